@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// The `outband` command. It runs the TypeScript sources directly with Node's type
+// stripping, which needs Node 24: on an older system Node it re-runs itself on the
+// Node 24 that the project pins as a devDependency (node_modules/node).
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const major = Number(process.versions.node.split('.')[0]);
+
+if (major >= 24) {
+  await import(join(root, 'src', 'cli', 'main.ts'));
+} else {
+  const pinned = join(root, 'node_modules', 'node', 'bin', 'node');
+  if (!existsSync(pinned)) {
+    console.error(`outband needs Node 24 (this is Node ${process.versions.node}); run "npm ci" first to install the pinned one.`);
+    process.exit(1);
+  }
+  const child = spawn(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) => (signal ? process.kill(process.pid, signal) : process.exit(code ?? 1)));
+}

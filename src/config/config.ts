@@ -1,0 +1,142 @@
+import { Type, type Static, type TObject, type TSchema } from 'typebox';
+import { Value } from 'typebox/value';
+import { PROVIDERS } from '../providers/registry.ts';
+
+/**
+ * The server's whole configuration: one schema, read from the environment once at boot.
+ * Each option names its variable (`env`), its default and what it does; docs/config.md is
+ * generated from this schema and a test keeps the two in step.
+ */
+export const ServerConfigSchema = Type.Object({
+  port: Type.Integer({ env: 'PORT', default: 8080, minimum: 0, maximum: 65535, description: 'TCP port of the HTTP API' }),
+  host: Type.String({
+    env: 'HOST',
+    default: '127.0.0.1',
+    description: 'Address to listen on. The default keeps a development server off the network; use 0.0.0.0 in a container',
+  }),
+  publicUrl: Type.String({ env: 'PUBLIC_URL', default: '', description: 'Base URL clients use (token issuer, links); default http://localhost:PORT' }),
+  databaseUrl: Type.String({
+    env: 'DATABASE_URL',
+    default: 'sqlite:./data/outband.db',
+    description: 'sqlite:<path> for the embedded database, or postgres://user@host:5432/db',
+  }),
+  sqliteSynchronous: Type.Union([Type.Literal('FULL'), Type.Literal('NORMAL')], {
+    env: 'SQLITE_SYNCHRONOUS',
+    default: 'FULL',
+    description: 'FULL: an acknowledged write survives a power cut. NORMAL: faster, survives a process crash but may lose the last commits on power loss',
+  }),
+  databasePoolSize: Type.Integer({ env: 'DATABASE_POOL_SIZE', default: 10, minimum: 1, maximum: 200, description: 'PostgreSQL connections per node' }),
+  secret: Type.String({
+    env: 'OUTBAND_SECRET',
+    default: '',
+    secret: true,
+    description:
+      'Server secret (at least 32 characters) keying code hashes and sealing stored messages. Required in production; in development one is generated and kept in the database, with a warning',
+  }),
+  production: Type.Boolean({
+    env: 'OUTBAND_PRODUCTION',
+    default: false,
+    description: 'Refuse development defaults: a generated secret, the outbox provider, a demo application',
+  }),
+  logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), {
+    env: 'LOG_LEVEL',
+    default: 'info',
+    description: 'pino log level',
+  }),
+  tokenTtlSeconds: Type.Integer({ env: 'TOKEN_TTL_SECONDS', default: 3600, minimum: 60, maximum: 86400, description: 'Lifetime of access tokens' }),
+  bodyLimitBytes: Type.Integer({ env: 'BODY_LIMIT_BYTES', default: 65536, minimum: 1024, description: 'Largest request body accepted' }),
+  workers: Type.Boolean({ env: 'OUTBAND_WORKERS', default: true, description: 'Run the delivery worker and the expiry sweeper in this process' }),
+  sweepIntervalMs: Type.Integer({ env: 'SWEEP_INTERVAL_MS', default: 5000, minimum: 100, description: 'How often the sweeper records expired verifications' }),
+  demo: Type.Boolean({
+    env: 'OUTBAND_DEMO',
+    default: true,
+    description: 'On first start, create a "demo" application and a client with every scope and print its credentials once',
+  }),
+});
+
+export type ServerConfig = Static<typeof ServerConfigSchema> & {
+  /** Settings per configured provider, keyed by provider name; absent when not configured. */
+  providers: Record<string, Record<string, unknown>>;
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Annotated = TSchema & { env?: string; default?: unknown; secret?: boolean; description?: string; type?: string };
+
+function fromEnv(schema: Annotated, raw: string): unknown {
+  if (schema.type === 'integer' || schema.type === 'number') return raw.trim() === '' ? raw : Number(raw);
+  if (schema.type === 'boolean') return raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : raw;
+  return raw;
+}
+
+function readObject(schema: TObject, env: NodeJS.ProcessEnv, where: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, property] of Object.entries(schema.properties) as [string, Annotated][]) {
+    const raw = property.env === undefined ? undefined : env[property.env];
+    if (raw !== undefined && raw !== '') out[key] = fromEnv(property, raw);
+    else if (property.default !== undefined) out[key] = property.default;
+  }
+  if (!Value.Check(schema, out)) {
+    const problems = [...Value.Errors(schema, out)].map((e) => {
+      const key = e.instancePath.replace(/^\//, '') || Object.keys(schema.properties).find((k) => !(k in out)) || '';
+      const variable = (schema.properties[key] as Annotated | undefined)?.env ?? key;
+      return `${variable}: ${e.message}`;
+    });
+    throw new ConfigError(`invalid ${where} configuration: ${problems.join('; ')}`);
+  }
+  return out;
+}
+
+/** Reads and validates the configuration; throws ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const base = readObject(ServerConfigSchema, env, 'server') as Static<typeof ServerConfigSchema>;
+  if (base.secret !== '' && base.secret.length < 32) throw new ConfigError('OUTBAND_SECRET: must be at least 32 characters');
+  if (base.production && base.secret === '') throw new ConfigError('OUTBAND_SECRET: required when OUTBAND_PRODUCTION=true');
+  const providers: ServerConfig['providers'] = {};
+  for (const [name, definition] of Object.entries(PROVIDERS)) {
+    const properties = Object.values(definition.configSchema.properties) as Annotated[];
+    const required = new Set(definition.configSchema.required ?? []);
+    const anySet = properties.some((p) => p.env !== undefined && (env[p.env] ?? '') !== '');
+    const needsNothing = required.size === 0;
+    if (!anySet && !needsNothing) continue; // not configured: applications cannot choose it
+    providers[name] = readObject(definition.configSchema, env, `provider "${name}"`);
+  }
+  const config: ServerConfig = { ...base, providers };
+  if (config.publicUrl === '') config.publicUrl = `http://localhost:${config.port}`;
+  return config;
+}
+
+/** The configuration reference, generated from the schemas (docs/config.md). */
+export function configReference(): string {
+  const row = (p: Annotated) =>
+    `| \`${p.env}\` | ${p.default === undefined ? '(required)' : p.default === '' ? '(empty)' : `\`${String(p.default)}\``} | ${p.secret ? 'yes' : ''} | ${p.description ?? ''} |`;
+  const header = '| variable | default | secret | meaning |\n|---|---|---|---|';
+  const lines = [
+    '# Configuration',
+    '',
+    'Generated from `src/config/config.ts` by `outband config docs`; a test fails when this file and the schema differ.',
+    'Every option is an environment variable, read once at start.',
+    '',
+    '## Server',
+    '',
+    header,
+    ...(Object.values(ServerConfigSchema.properties) as Annotated[]).map(row),
+  ];
+  for (const [name, definition] of Object.entries(PROVIDERS)) {
+    const properties = Object.values(definition.configSchema.properties) as Annotated[];
+    lines.push('', `## Provider \`${name}\``, '', definition.description + '.', '');
+    lines.push(properties.length === 0 ? 'No settings.' : [header, ...properties.map(row)].join('\n'));
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Values of secret settings replaced, for anything that shows configuration. */
+export function maskedProviderConfig(name: string, config: Record<string, unknown>): Record<string, unknown> {
+  const schema = PROVIDERS[name]?.configSchema;
+  if (schema === undefined) return {};
+  return Object.fromEntries(
+    Object.entries(config).map(([k, v]) => [k, (schema.properties[k] as Annotated | undefined)?.secret ? '••••••' : v]),
+  );
+}

@@ -1,0 +1,40 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { RandomSource } from '../random.ts';
+
+/**
+ * A one-time code of `length` decimal digits. Each digit comes from one CSPRNG byte;
+ * bytes of 250 and above are rejected so that `% 10` carries no modulo bias.
+ */
+export function generateCode(length: number, random: RandomSource): string {
+  let code = '';
+  while (code.length < length) {
+    for (const byte of random.bytes(length)) {
+      if (byte < 250 && code.length < length) code += String(byte % 10);
+    }
+  }
+  return code;
+}
+
+/**
+ * The keyed hash stored instead of the code. The verification id is part of the input,
+ * so a code is bound to its verification and equal codes never give equal hashes.
+ */
+export function codeHmac(key: Uint8Array, verificationId: string, code: string): string {
+  return createHmac('sha256', key).update(`${verificationId}\u0000${code}`).digest('base64url');
+}
+
+/**
+ * The one constant-time comparison. Both sides are hashed first, so the compared values
+ * have a fixed length and the time says nothing about where they differ (SEC-09).
+ */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const key = 'outband/constant-time-equal';
+  const left = createHmac('sha256', key).update(a).digest();
+  const right = createHmac('sha256', key).update(b).digest();
+  return timingSafeEqual(left, right);
+}
+
+/** Whether `code` is the code whose hash was stored for `verificationId`. */
+export function codeMatches(key: Uint8Array, verificationId: string, code: string, storedHmac: string): boolean {
+  return constantTimeEqual(codeHmac(key, verificationId, code), storedHmac);
+}

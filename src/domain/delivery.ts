@@ -1,0 +1,41 @@
+import type { Channel } from './application.ts';
+
+export type DeliveryStatus = 'queued' | 'sending' | 'sent' | 'failed';
+
+export interface Delivery {
+  id: string;
+  applicationId: string;
+  verificationId: string;
+  channel: Channel;
+  provider: string;
+  recipient: string;
+  sealedMessage: string | null;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: number;
+  lockedUntil: number | null;
+  providerMessageId: string | null;
+  error: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** How many times a message is tried before it fails for good. */
+export const MAX_DELIVERY_ATTEMPTS = 5;
+
+/** How long a worker may hold a message it is sending before another may take it over. */
+export const DELIVERY_LEASE_MS = 30_000;
+
+/**
+ * When to try again after the `attempts`-th try failed: 1 s, 4 s, 16 s, 64 s, with ±20 %
+ * jitter (`jitter` in [0, 1)) so that a provider outage does not end in one burst of retries.
+ */
+export function retryDelayMs(attempts: number, jitter: number): number {
+  const base = 1000 * 4 ** Math.max(0, attempts - 1);
+  return Math.round(base * (0.8 + 0.4 * jitter));
+}
+
+/** What happens to a message after a failed try. */
+export function afterFailure(attempts: number, permanent: boolean): 'retry' | 'give_up' {
+  return permanent || attempts >= MAX_DELIVERY_ATTEMPTS ? 'give_up' : 'retry';
+}

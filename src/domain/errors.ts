@@ -1,0 +1,58 @@
+/**
+ * The one registry of error codes. A code is part of the API: never rename one.
+ * Each is answered as RFC 9457 problem+json with `code`, the HTTP status and a title;
+ * `detail` is written for the caller and never carries internal text (SQL, provider errors).
+ */
+export const ERRORS = {
+  invalid_request: { status: 400, title: 'The request does not match the schema' },
+  malformed_json: { status: 400, title: 'The request body is not valid JSON' },
+  invalid_phone_number: { status: 422, title: 'The phone number is not valid' },
+  invalid_email: { status: 422, title: 'The e-mail address is not valid' },
+  invalid_locale: { status: 422, title: 'The locale is not a valid BCP 47 language tag' },
+  invalid_grant: { status: 400, title: 'The grant is not valid' },
+  unsupported_grant_type: { status: 400, title: 'Only the client_credentials grant is supported' },
+  invalid_scope: { status: 400, title: 'A requested scope is not granted to this client' },
+  invalid_client: { status: 401, title: 'Client authentication failed' },
+  invalid_token: { status: 401, title: 'The access token is missing, expired or not valid' },
+  insufficient_scope: { status: 403, title: 'The access token lacks a scope this route requires' },
+  not_found: { status: 404, title: 'No such route' },
+  user_not_found: { status: 404, title: 'No such user' },
+  verification_not_found: { status: 404, title: 'No such verification' },
+  user_exists: { status: 409, title: 'A user with this external_id already exists' },
+  user_suspended: { status: 409, title: 'The user is suspended' },
+  verification_not_pending: { status: 409, title: 'The verification is no longer pending' },
+  verification_expired: { status: 409, title: 'The verification has expired' },
+  max_attempts_reached: { status: 409, title: 'The verification failed: no attempts are left' },
+  concurrent_update: { status: 409, title: 'The resource changed concurrently; try again' },
+  recipient_missing: { status: 422, title: 'The user has no address for this channel' },
+  recipient_ambiguous: { status: 422, title: 'Give either user_id or to, not both' },
+  channel_not_enabled: { status: 422, title: 'The channel is not enabled for this application' },
+  return_code_not_allowed: { status: 403, title: 'return_code needs the verifications:code scope' },
+  payload_too_large: { status: 413, title: 'The request body is too large' },
+  unsupported_media_type: { status: 415, title: 'The content type is not supported' },
+  internal_error: { status: 500, title: 'Internal error' },
+  service_unavailable: { status: 503, title: 'The service is not ready' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An expected failure with a stable machine code; `extra` members are added to the problem body. */
+export class OutbandError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly detail: string;
+  readonly extra: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, detail?: string, extra: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(detail ?? ERRORS[code].title, options);
+    this.name = 'OutbandError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.detail = detail ?? ERRORS[code].title;
+    this.extra = extra;
+  }
+}
+
+export function isOutbandError(value: unknown): value is OutbandError {
+  return value instanceof OutbandError;
+}

@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import formbody from '@fastify/formbody';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { SCOPES } from '../domain/scopes.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { OutboxService } from '../services/outbox.ts';
+import type { TokenService } from '../services/tokens.ts';
+import type { UserService } from '../services/users.ts';
+import type { VerificationService } from '../services/verifications.ts';
+import { authPlugin } from './plugins/auth.ts';
+import { problemPlugin } from './plugins/problem.ts';
+import { oauthRoutes } from './routes/oauth.ts';
+import { outboxRoutes } from './routes/outbox.ts';
+import { systemRoutes } from './routes/system.ts';
+import { userRoutes } from './routes/users.ts';
+import { verificationRoutes } from './routes/verifications.ts';
+
+export interface AppDeps {
+  logger: Logger;
+  bodyLimitBytes: number;
+  publicUrl: string;
+  version: string;
+  tokens: TokenService;
+  users: UserService;
+  verifications: VerificationService;
+  outbox: OutboxService;
+  metrics: Metrics;
+  ping: () => Promise<void>;
+  draining: () => boolean;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** The HTTP API, ready to inject into or listen; it does not listen itself. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: deps.bodyLimitBytes,
+    // A caller's X-Request-Id is kept when it is short and plain, so it cannot forge log lines.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomBytes(9).toString('base64url')}`;
+    },
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Strict bodies: no type coercion (AJV's default would turn null into ""); params and
+  // query strings are still converted from their text.
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(formbody, { bodyLimit: deps.bodyLimitBytes });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Outband API',
+        version: deps.version,
+        description:
+          'Out-of-band verification: register users, send one-time codes by SMS or e-mail, check them, and learn the result. ' +
+          'Authenticate with OAuth 2.0 client credentials at /oauth/token; every route names the scope it needs. Errors are RFC 9457 problem+json with a stable `code`.',
+      },
+      servers: [{ url: deps.publicUrl }],
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: 'oauth2',
+            description: 'Access tokens from the client credentials grant',
+            flows: { clientCredentials: { tokenUrl: '/oauth/token', scopes: { ...SCOPES } } },
+          },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(problemPlugin);
+  await app.register(authPlugin, { tokens: deps.tokens });
+
+  await app.register(systemRoutes, { metrics: deps.metrics, ping: deps.ping, draining: deps.draining });
+  await app.register(oauthRoutes, { tokens: deps.tokens });
+  await app.register(userRoutes, { prefix: '/v1/users', users: deps.users });
+  await app.register(verificationRoutes, { prefix: '/v1/verifications', verifications: deps.verifications });
+  await app.register(outboxRoutes, { prefix: '/v1/outbox', outbox: deps.outbox });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

@@ -1,0 +1,71 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { VerificationService } from '../../services/verifications.ts';
+import { principalOf } from '../plugins/auth.ts';
+import { problems } from '../schemas/common.ts';
+import { CheckBody, CheckResult, VerificationParams, VerificationStartBody, VerificationStarted, VerificationView, WaitQuery } from '../schemas/verifications.ts';
+
+export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: VerificationService }> = async (app, { verifications }) => {
+  app.post(
+    '/',
+    {
+      config: { scope: 'verifications:write' },
+      schema: {
+        tags: ['verifications'],
+        summary: 'Start a verification: send a one-time code',
+        description: 'Sends a code to the user (user_id) or an address (to) on the channel. The code itself is never returned, unless return_code is set.',
+        body: VerificationStartBody,
+        response: { 201: VerificationStarted, ...problems(400, 401, 403, 404, 409, 413, 415, 422) },
+      },
+    },
+    async (request, reply) => {
+      const { view, code } = await verifications.start(principalOf(request), request.body);
+      return reply.code(201).send(code === undefined ? view : { ...view, code });
+    },
+  );
+
+  app.get(
+    '/:id',
+    {
+      config: { scope: 'verifications:read' },
+      schema: {
+        tags: ['verifications'],
+        summary: 'Read a verification, or wait for its result',
+        description: 'With `wait`, answers as soon as the status changes, or after `wait` seconds with the current state.',
+        params: VerificationParams,
+        querystring: WaitQuery,
+        response: { 200: VerificationView, ...problems(400, 401, 403, 404) },
+      },
+    },
+    async (request) => verifications.get(principalOf(request), request.params.id, request.query.wait ?? 0),
+  );
+
+  app.post(
+    '/:id/check',
+    {
+      config: { scope: 'verifications:write' },
+      schema: {
+        tags: ['verifications'],
+        summary: 'Check the code the user typed',
+        description: 'A right code approves the verification. A wrong one uses up an attempt; the last wrong attempt fails it. A final verification answers 409 with its status.',
+        params: VerificationParams,
+        body: CheckBody,
+        response: { 200: CheckResult, ...problems(400, 401, 403, 404, 409, 413, 415) },
+      },
+    },
+    async (request) => verifications.check(principalOf(request), request.params.id, request.body.code),
+  );
+
+  app.post(
+    '/:id/cancel',
+    {
+      config: { scope: 'verifications:write' },
+      schema: {
+        tags: ['verifications'],
+        summary: 'Cancel a pending verification',
+        params: VerificationParams,
+        response: { 200: VerificationView, ...problems(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) => verifications.cancel(principalOf(request), request.params.id),
+  );
+};

@@ -1,0 +1,83 @@
+import { Type } from 'typebox';
+import { CODE_LENGTH, MAX_WAIT_SECONDS, TTL_SECONDS } from '../../domain/policy/limits.ts';
+import { Id, Timestamp } from './common.ts';
+
+const channel = Type.Union([Type.Literal('sms'), Type.Literal('email')], { description: 'Where the code is sent' });
+const purpose = Type.Union(
+  [Type.Literal('authentication'), Type.Literal('transaction'), Type.Literal('caller_verification')],
+  { description: 'What the verification is for; it shapes the message and the policies that apply. Default authentication' },
+);
+
+export const VerificationStartBody = Type.Object(
+  {
+    channel,
+    user_id: Type.Optional(Id("A user whose address for the channel is used (the user's phone for sms, e-mail for email)")),
+    to: Type.Optional(Type.String({ minLength: 3, maxLength: 254, description: 'A phone number or e-mail address to send to directly, instead of user_id' })),
+    country: Type.Optional(Type.String({ pattern: '^[A-Za-z]{2}$', description: 'ISO 3166-1 alpha-2 country of `to` when it is a national phone number' })),
+    purpose: Type.Optional(purpose),
+    locale: Type.Optional(Type.String({ minLength: 2, maxLength: 35, description: "BCP 47 language of the message; default the user's locale, then the application's" })),
+    ttl_seconds: Type.Optional(
+      Type.Integer({ minimum: TTL_SECONDS.min, maximum: TTL_SECONDS.max, description: `How long the code is valid, ${TTL_SECONDS.min}–${TTL_SECONDS.max} s; default ${TTL_SECONDS.default}` }),
+    ),
+    code_length: Type.Optional(
+      Type.Integer({ minimum: CODE_LENGTH.min, maximum: CODE_LENGTH.max, description: `Digits in the code, ${CODE_LENGTH.min}–${CODE_LENGTH.max}; default ${CODE_LENGTH.default}` }),
+    ),
+    params: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_]{0,31}$' }), Type.String({ maxLength: 200 }), {
+        maxProperties: 20,
+        description: 'Template parameters; parameters a template does not use are ignored',
+      }),
+    ),
+    return_code: Type.Optional(
+      Type.Boolean({ description: 'Return the code once in this response, for a relying party that checks it itself. Needs the verifications:code scope' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const VerificationView = Type.Object({
+  id: Id('The verification id; 128 random bits'),
+  status: Type.Union(
+    [Type.Literal('pending'), Type.Literal('approved'), Type.Literal('denied'), Type.Literal('failed'), Type.Literal('expired'), Type.Literal('cancelled')],
+    { description: 'pending until the code is checked; then approved, failed (no attempts left, or the message could not be delivered), expired or cancelled, and final' },
+  ),
+  reason: Type.Union([Type.Null(), Type.String()], { description: 'Why it ended, where the status alone does not say: max_attempts, delivery_failed, expired, cancelled' }),
+  channel,
+  purpose: Type.Union(
+    [Type.Literal('authentication'), Type.Literal('transaction'), Type.Literal('caller_verification'), Type.Literal('pairing')],
+    { description: 'What the verification is for' },
+  ),
+  to: Type.String({ description: 'The recipient, masked: "+31 6 •••• ••78", "j•••@example.com"' }),
+  user_id: Type.Union([Type.Null(), Type.String()], { description: 'The user verified, when started with user_id' }),
+  locale: Type.String({ description: 'Language of the message' }),
+  attempts_left: Type.Integer({ description: 'Checks left before the verification fails' }),
+  created_at: Timestamp('When it was started'),
+  expires_at: Timestamp('When the code stops being valid'),
+  decided_at: Type.Union([Type.Null(), Timestamp('When it reached its final status')], { description: 'When it reached its final status' }),
+});
+
+export const VerificationStarted = Type.Object({
+  ...VerificationView.properties,
+  code: Type.Optional(Type.String({ description: 'The code, only when return_code was true' })),
+});
+
+export const CheckBody = Type.Object(
+  { code: Type.String({ pattern: '^[0-9]{1,16}$', description: 'The code the user typed, digits only' }) },
+  { additionalProperties: false },
+);
+
+export const CheckResult = Type.Object({
+  ...VerificationView.properties,
+  valid: Type.Boolean({ description: 'Whether the code was right. A wrong code uses up an attempt' }),
+});
+
+export const VerificationParams = Type.Object({ id: Id('The verification id') });
+
+export const WaitQuery = Type.Object(
+  {
+    wait: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: MAX_WAIT_SECONDS, description: `Long-poll: wait up to this many seconds (≤ ${MAX_WAIT_SECONDS}) for the status to change` }),
+    ),
+  },
+  { additionalProperties: false },
+);

@@ -1,0 +1,49 @@
+import { createTransport } from 'nodemailer';
+import { Type, type Static } from 'typebox';
+import { ProviderError, type EmailProvider, type ProviderDefinition } from '../types.ts';
+
+const ConfigSchema = Type.Object({
+  url: Type.String({
+    env: 'SMTP_URL',
+    secret: true,
+    description: 'SMTP server, e.g. smtp://user:pass@mail.example.com:587 (STARTTLS when offered) or smtps://…:465',
+  }),
+  from: Type.String({ env: 'SMTP_FROM', default: 'Outband <no-reply@localhost>', description: 'From address of verification e-mails' }),
+});
+
+/** Transient SMTP replies (4xx) and connection errors are retried; 5xx replies are permanent. */
+function classify(error: unknown): ProviderError {
+  const e = error as { responseCode?: number; code?: string; message?: string };
+  const permanent = typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600;
+  return new ProviderError(`smtp: ${e.message ?? 'send failed'}`, { permanent, cause: error });
+}
+
+export const smtp: ProviderDefinition<Static<typeof ConfigSchema>> = {
+  name: 'smtp',
+  description: 'E-mail through an SMTP server (nodemailer)',
+  configSchema: ConfigSchema,
+  create(config) {
+    const transport = createTransport(config.url);
+    const email: EmailProvider = {
+      name: 'smtp',
+      async send(message, { signal }) {
+        signal.throwIfAborted();
+        try {
+          const mail: Parameters<typeof transport.sendMail>[0] = { from: config.from, to: message.to, subject: message.subject, text: message.text };
+          if (message.html !== undefined) mail.html = message.html;
+          const info = await transport.sendMail(mail);
+          return { providerMessageId: info.messageId ?? null };
+        } catch (error) {
+          throw classify(error);
+        }
+      },
+      async check() {
+        await transport.verify();
+      },
+      async close() {
+        transport.close();
+      },
+    };
+    return { email };
+  },
+};

@@ -1,0 +1,31 @@
+import { Type } from 'typebox';
+import type { EmailProvider, ProviderDefinition, SmsProvider } from './types.ts';
+
+/**
+ * The development default: messages are kept (sealed) in the database and read back through
+ * `GET /v1/outbox` or `outband outbox --follow`. Nothing leaves the machine.
+ */
+export const outbox: ProviderDefinition<Record<string, never>> = {
+  name: 'outbox',
+  description: 'Development outbox: stores messages for GET /v1/outbox instead of sending them',
+  configSchema: Type.Object({}),
+  create(_config, deps) {
+    const sms: SmsProvider = {
+      name: 'outbox',
+      async send(message) {
+        await deps.outbox.record({ channel: 'sms', to: message.to, text: message.text, reference: message.reference });
+        return { providerMessageId: message.reference.deliveryId };
+      },
+    };
+    const email: EmailProvider = {
+      name: 'outbox',
+      async send(message) {
+        const record: Parameters<typeof deps.outbox.record>[0] = { channel: 'email', to: message.to, subject: message.subject, text: message.text, reference: message.reference };
+        if (message.html !== undefined) record.html = message.html;
+        await deps.outbox.record(record);
+        return { providerMessageId: message.reference.deliveryId };
+      },
+    };
+    return { sms, email };
+  },
+};

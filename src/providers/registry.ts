@@ -1,0 +1,11 @@
+import { smtp } from './email/smtp.ts';
+import { outbox } from './outbox.ts';
+import { webhook } from './sms/webhook.ts';
+import type { ProviderDefinition } from './types.ts';
+
+/** Every provider by its config name. Adding one: its file, and a line here. */
+export const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
+  outbox,
+  smtp,
+  webhook,
+};

@@ -1,0 +1,72 @@
+import { createHmac } from 'node:crypto';
+import { Type, type Static } from 'typebox';
+import { ProviderError, type ProviderDefinition, type SmsProvider } from '../types.ts';
+
+const ConfigSchema = Type.Object({
+  url: Type.String({ env: 'SMS_WEBHOOK_URL', description: "URL of the operator's own SMS gateway; receives a signed JSON POST per message" }),
+  secret: Type.String({
+    env: 'SMS_WEBHOOK_SECRET',
+    secret: true,
+    description: 'Signing secret, "whsec_" + base64 of 24–64 random bytes (Standard Webhooks)',
+  }),
+  timeoutMs: Type.Integer({ env: 'SMS_WEBHOOK_TIMEOUT_MS', default: 10_000, minimum: 100, description: 'How long one request may take' }),
+});
+
+/**
+ * Signature in the Standard Webhooks scheme, so a gateway can verify it with any of that
+ * scheme's libraries: `webhook-signature: v1,<base64 HMAC-SHA256(key, id.timestamp.body)>`,
+ * where the key is the base64 part of the `whsec_` secret.
+ */
+export function signWebhook(secret: string, id: string, timestamp: number, body: string): string {
+  const key = Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64');
+  return `v1,${createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64')}`;
+}
+
+export const webhook: ProviderDefinition<Static<typeof ConfigSchema>> = {
+  name: 'webhook',
+  description: "SMS as a signed JSON POST to the operator's own gateway",
+  configSchema: ConfigSchema,
+  create(config) {
+    const sms: SmsProvider = {
+      name: 'webhook',
+      async send(message, { signal }) {
+        const id = message.reference.deliveryId;
+        const timestamp = Math.floor(Date.now() / 1000);
+        const body = JSON.stringify({ id, to: message.to, text: message.text });
+        let response: Response;
+        try {
+          response = await fetch(config.url, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              'webhook-id': id,
+              'webhook-timestamp': String(timestamp),
+              'webhook-signature': signWebhook(config.secret, id, timestamp, body),
+            },
+            body,
+            redirect: 'manual',
+            signal: AbortSignal.any([signal, AbortSignal.timeout(config.timeoutMs)]),
+          });
+        } catch (error) {
+          throw new ProviderError(`webhook: ${(error as Error).message}`, { permanent: false, cause: error });
+        }
+        const text = await response.text().catch(() => '');
+        if (response.status >= 200 && response.status < 300) {
+          let providerMessageId: string | null = null;
+          try {
+            const parsed = JSON.parse(text) as { id?: unknown; message_id?: unknown };
+            const candidate = parsed.message_id ?? parsed.id;
+            if (typeof candidate === 'string') providerMessageId = candidate;
+          } catch {
+            // a gateway need not answer JSON
+          }
+          return { providerMessageId };
+        }
+        // 408, 429 and 5xx are worth another try; any other answer will not change.
+        const permanent = response.status < 500 && response.status !== 408 && response.status !== 429;
+        throw new ProviderError(`webhook: HTTP ${response.status} ${text.slice(0, 200)}`, { permanent });
+      },
+    };
+    return { sms };
+  },
+};

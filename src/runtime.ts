@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { ServerConfig } from './config/config.ts';
+import { deriveKeys } from './domain/codes/keys.ts';
+import type { RandomSource } from './domain/random.ts';
+import { createLocalNotifier, createPostgresNotifier, subjectsOf, type Notifier } from './events/notifier.ts';
+import { buildApp } from './http/app.ts';
+import { createLogger } from './observability/logger.ts';
+import { createMetrics } from './observability/metrics.ts';
+import { PROVIDERS } from './providers/registry.ts';
+import type { ProviderInstances } from './providers/types.ts';
+import { createApplicationService, type ApplicationService } from './services/applications.ts';
+import { createDeliveryWorker, type DeliveryWorker } from './services/delivery-worker.ts';
+import { systemClock, type Clock } from './services/deps.ts';
+import { createOutboxService, type OutboxService } from './services/outbox.ts';
+import { createTokenService, type TokenService } from './services/tokens.ts';
+import { createUserService, type UserService } from './services/users.ts';
+import { createVerificationService, type VerificationService } from './services/verifications.ts';
+import { openDatabase } from './store/database.ts';
+import { createStore, type Store } from './store/store.ts';
+
+export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const cryptoRandom: RandomSource = { bytes: (n) => new Uint8Array(randomBytes(n)) };
+
+export interface Runtime {
+  app: FastifyInstance;
+  store: Store;
+  logger: Logger;
+  tokens: TokenService;
+  applications: ApplicationService;
+  users: UserService;
+  verifications: VerificationService;
+  outbox: OutboxService;
+  worker: DeliveryWorker;
+  notifier: Notifier;
+  /** Stops taking work, lets requests and long-polls finish, and closes the database. */
+  close(): Promise<void>;
+}
+
+export interface RuntimeOverrides {
+  clock?: Clock;
+  random?: RandomSource;
+  logger?: Logger;
+}
+
+/**
+ * Builds the whole server from its configuration: the composition root. It does not listen;
+ * `serve` does, and tests inject into `app`.
+ */
+export async function createRuntime(config: ServerConfig, overrides: RuntimeOverrides = {}): Promise<Runtime> {
+  const logger = overrides.logger ?? createLogger(config.logLevel);
+  const clock = overrides.clock ?? systemClock;
+  const random = overrides.random ?? cryptoRandom;
+
+  const database = openDatabase(config.databaseUrl, { synchronous: config.sqliteSynchronous, poolSize: config.databasePoolSize });
+  const store = createStore(database);
+  await store.migrate();
+
+  let secret = config.secret;
+  if (secret === '') {
+    secret = await store.meta.setIfAbsent('development_secret', randomBytes(32).toString('base64url'));
+    logger.warn('OUTBAND_SECRET is not set: using a development secret kept in the database. You MUST set OUTBAND_SECRET in production');
+  }
+  const keys = deriveKeys(secret);
+
+  const notifier: Notifier =
+    database.postgresUrl !== null ? createPostgresNotifier(database.postgresUrl, (error) => logger.warn({ err: error }, 'notification listener error')) : createLocalNotifier();
+  if ('ready' in notifier) await (notifier as { ready: Promise<void> }).ready;
+  // In-process waiters hear at once; on PostgreSQL other nodes hear through LISTEN/NOTIFY.
+  store.onCommitted((events) => notifier.publish(subjectsOf(events)));
+
+  const metrics = createMetrics();
+  const outbox = createOutboxService({ store, clock, random, keys });
+  const providers = new Map<string, ProviderInstances>();
+  for (const [name, providerConfig] of Object.entries(config.providers)) {
+    if (name === 'outbox' && config.production) continue;
+    const definition = PROVIDERS[name];
+    if (definition !== undefined) providers.set(name, definition.create(providerConfig, { outbox: outbox.sink }));
+  }
+
+  const deps = { store, clock, random, keys, notifier, metrics, logger, providers };
+  const shutdown = new AbortController();
+  const worker = createDeliveryWorker(deps);
+  const tokens = createTokenService(deps, { issuer: config.publicUrl, ttlSeconds: config.tokenTtlSeconds });
+  await tokens.start();
+  const applications = createApplicationService(deps);
+  const users = createUserService(deps);
+  const verifications = createVerificationService(deps, { wakeDelivery: () => worker.wake(), shutdown: shutdown.signal });
+
+  let draining = false;
+  const app = await buildApp({
+    logger,
+    bodyLimitBytes: config.bodyLimitBytes,
+    publicUrl: config.publicUrl,
+    version: VERSION,
+    tokens,
+    users,
+    verifications,
+    outbox,
+    metrics,
+    ping: () => store.ping(),
+    draining: () => draining,
+  });
+
+  let sweeper: NodeJS.Timeout | undefined;
+  if (config.workers) {
+    worker.start();
+    sweeper = setInterval(() => {
+      verifications.expireOverdue(500).catch((error: unknown) => logger.error({ err: error }, 'expiry sweep failed'));
+    }, config.sweepIntervalMs);
+    sweeper.unref();
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    store,
+    logger,
+    tokens,
+    applications,
+    users,
+    verifications,
+    outbox,
+    worker,
+    notifier,
+    close() {
+      closing ??= (async () => {
+        draining = true;
+        clearInterval(sweeper);
+        shutdown.abort(); // long-polls answer now with the current state
+        await app.close(); // waits for requests in flight
+        await worker.stop();
+        for (const instances of providers.values()) {
+          await Promise.all([instances.sms?.close?.(), instances.email?.close?.()]);
+        }
+        await notifier.close();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,157 @@
+import { CHANNEL_DEFINITIONS } from '../channels/index.ts';
+import { unseal } from '../domain/codes/keys.ts';
+import { afterFailure, retryDelayMs, type Delivery } from '../domain/delivery.ts';
+import { decide } from '../domain/verification/verification.ts';
+import type { RenderedMessage } from '../domain/templates/render.ts';
+import { ProviderError } from '../providers/types.ts';
+import type { Write } from '../store/store.ts';
+import type { ServiceDeps } from './deps.ts';
+import { eventWrite, verificationEventWrites } from './events.ts';
+
+/** How long one send may take before it counts as a transient failure. */
+const SEND_TIMEOUT_MS = 20_000;
+const BATCH = 32;
+/** Longest sleep between looks at the queue when nothing wakes the worker (other nodes' work, lease expiry). */
+const IDLE_POLL_MS = 1000;
+
+/**
+ * Sends queued messages. A message is leased while it is sent; if the process dies, the
+ * lease runs out and the message is taken again (at least once). A transient failure is
+ * retried with backoff; a permanent one (or too many) fails the message and, while it is
+ * still pending, the verification with reason `delivery_failed`.
+ */
+export function createDeliveryWorker(deps: Pick<ServiceDeps, 'store' | 'clock' | 'random' | 'keys' | 'providers' | 'logger' | 'metrics'>) {
+  let running = false;
+  let wakeUp: (() => void) | null = null;
+  let woken = false;
+  let loop: Promise<void> | null = null;
+  const stopping = new AbortController();
+
+  async function send(delivery: Delivery): Promise<void> {
+    const log = deps.logger.child({ delivery_id: delivery.id, verification_id: delivery.verificationId, provider: delivery.provider, attempt: delivery.attempts });
+    let outcome: { ok: true; providerMessageId: string | null } | { ok: false; error: ProviderError };
+    try {
+      if (delivery.sealedMessage === null) throw new ProviderError('the message is gone', { permanent: true });
+      const message = JSON.parse(unseal(deps.keys.sealKey, delivery.sealedMessage)) as RenderedMessage;
+      const providers = deps.providers.get(delivery.provider);
+      if (providers === undefined) throw new ProviderError(`provider "${delivery.provider}" is not configured`, { permanent: true });
+      const result = await CHANNEL_DEFINITIONS[delivery.channel].send(
+        providers,
+        delivery.recipient,
+        message,
+        { deliveryId: delivery.id, verificationId: delivery.verificationId, applicationId: delivery.applicationId },
+        { signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(SEND_TIMEOUT_MS)]) },
+      );
+      outcome = { ok: true, providerMessageId: result.providerMessageId };
+    } catch (error) {
+      outcome = { ok: false, error: error instanceof ProviderError ? error : new ProviderError(String((error as Error)?.message ?? error), { permanent: false, cause: error }) };
+    }
+
+    const now = deps.clock.now();
+    const guard = { expectedStatus: 'sending' as const, expectedAttempts: delivery.attempts };
+    if (outcome.ok) {
+      const sent: Delivery = { ...delivery, status: 'sent', sealedMessage: null, lockedUntil: null, providerMessageId: outcome.providerMessageId, error: null, updatedAt: now };
+      const result = await deps.store.commit({ writes: [{ kind: 'delivery.update', delivery: sent, ...guard }, deliveryEvent('delivery.sent', sent, now)] });
+      deps.metrics.deliveries.inc({ channel: delivery.channel, provider: delivery.provider, status: 'sent' });
+      log.info({ status: result.ok ? 'sent' : 'sent_after_lease_lost' }, 'delivery sent');
+      return;
+    }
+
+    const error = outcome.error.message.slice(0, 500);
+    if (afterFailure(delivery.attempts, outcome.error.permanent) === 'retry') {
+      const retry: Delivery = { ...delivery, status: 'queued', lockedUntil: null, error, nextAttemptAt: now + retryDelayMs(delivery.attempts, Math.random()), updatedAt: now };
+      await deps.store.commit({ writes: [{ kind: 'delivery.update', delivery: retry, ...guard }] });
+      deps.metrics.deliveries.inc({ channel: delivery.channel, provider: delivery.provider, status: 'retry' });
+      log.warn({ err_message: error, retry_at: new Date(retry.nextAttemptAt).toISOString() }, 'delivery failed; will retry');
+      return;
+    }
+
+    const failed: Delivery = { ...delivery, status: 'failed', sealedMessage: null, lockedUntil: null, error, updatedAt: now };
+    // The verification fails with its message, in the same unit; re-decided if it changed meanwhile.
+    for (let round = 0; round < 8; round++) {
+      const writes: Write[] = [{ kind: 'delivery.update', delivery: failed, ...guard }, deliveryEvent('delivery.failed', failed, now)];
+      const verification = await deps.store.verifications.byIdForWorker(delivery.verificationId);
+      if (verification !== undefined) {
+        const decision = decide(verification, { type: 'delivery_failed' }, now);
+        if (decision.next !== null) {
+          writes.push({ kind: 'verification.update', verification: decision.next, expectedVersion: verification.version });
+          writes.push(...verificationEventWrites(decision.events, { applicationId: delivery.applicationId, verificationId: verification.id, actor: 'system', now, random: deps.random }));
+        }
+      }
+      const result = await deps.store.commit({ writes });
+      if (result.ok) break;
+      const current = (await deps.store.deliveries.byVerification(delivery.verificationId)).find((d) => d.id === delivery.id);
+      if (current?.status !== 'sending' || current.attempts !== delivery.attempts) break; // another worker took over
+    }
+    deps.metrics.deliveries.inc({ channel: delivery.channel, provider: delivery.provider, status: 'failed' });
+    log.warn({ err_message: error, permanent: outcome.error.permanent }, 'delivery failed for good');
+  }
+
+  function deliveryEvent(type: string, d: Delivery, now: number): Write {
+    return eventWrite(deps.random, {
+      applicationId: d.applicationId,
+      type,
+      subjectType: 'delivery',
+      subjectId: d.id,
+      actor: 'system',
+      data: { delivery_id: d.id, verification_id: d.verificationId, channel: d.channel, provider: d.provider, status: d.status, attempts: d.attempts, error: d.error },
+      createdAt: now,
+    });
+  }
+
+  /** Sends what is due now; answers how many messages it took. */
+  async function runOnce(): Promise<number> {
+    const claimed = await deps.store.deliveries.claim(deps.clock.now(), BATCH);
+    await Promise.all(claimed.map((d) => send(d).catch((error: unknown) => deps.logger.error({ err: error, delivery_id: d.id }, 'delivery worker error'))));
+    return claimed.length;
+  }
+
+  async function run(): Promise<void> {
+    while (running) {
+      woken = false;
+      let took = 0;
+      try {
+        took = await runOnce();
+      } catch (error) {
+        deps.logger.error({ err: error }, 'delivery worker could not claim messages');
+      }
+      if (!running) break;
+      if (took > 0 || woken) continue;
+      const dueAt = await deps.store.deliveries.nextDueAt().catch(() => null);
+      const sleep = dueAt === null ? IDLE_POLL_MS : Math.max(0, Math.min(IDLE_POLL_MS, dueAt - deps.clock.now()));
+      if (sleep === 0) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, sleep);
+        wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wakeUp = null;
+    }
+  }
+
+  return {
+    runOnce,
+    start(): void {
+      if (running) return;
+      running = true;
+      loop = run();
+    },
+    /** A message was queued: look now rather than at the next poll. */
+    wake(): void {
+      woken = true;
+      wakeUp?.();
+    },
+    /** Stops taking messages and waits for the sends under way (aborting them after `graceMs`). */
+    async stop(graceMs = 5000): Promise<void> {
+      running = false;
+      wakeUp?.();
+      const timer = setTimeout(() => stopping.abort(), graceMs);
+      await loop;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export type DeliveryWorker = ReturnType<typeof createDeliveryWorker>;

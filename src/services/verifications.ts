@@ -1,0 +1,265 @@
+import { CHANNEL_DEFINITIONS } from '../channels/index.ts';
+import { parseLocale } from '../domain/address/locale.ts';
+import { maskRecipient, parseRecipient } from '../domain/address/recipient.ts';
+import type { Channel } from '../domain/application.ts';
+import { seal } from '../domain/codes/keys.ts';
+import type { Delivery } from '../domain/delivery.ts';
+import { OutbandError } from '../domain/errors.ts';
+import { MAX_WAIT_SECONDS } from '../domain/policy/limits.ts';
+import { newId } from '../domain/random.ts';
+import { renderMessage } from '../domain/templates/render.ts';
+import {
+  attemptsLeft,
+  createVerification,
+  decide,
+  statusAt,
+  type Decision,
+  type Input,
+  type Purpose,
+  type Reason,
+  type Verification,
+  type VerificationStatus,
+} from '../domain/verification/verification.ts';
+import type { ServiceDeps } from './deps.ts';
+import { verificationEventWrites } from './events.ts';
+import type { Principal } from './tokens.ts';
+
+export interface StartInput {
+  channel: Channel;
+  user_id?: string;
+  to?: string;
+  country?: string;
+  purpose?: Purpose;
+  locale?: string;
+  ttl_seconds?: number;
+  code_length?: number;
+  params?: Record<string, string>;
+  return_code?: boolean;
+}
+
+/** A verification as the API shows it: the recipient masked, never the code or its hash. */
+export interface VerificationView {
+  id: string;
+  status: VerificationStatus;
+  reason: Reason | null;
+  channel: Channel;
+  purpose: Purpose;
+  to: string;
+  user_id: string | null;
+  locale: string;
+  attempts_left: number;
+  created_at: string;
+  expires_at: string;
+  decided_at: string | null;
+}
+
+export function toView(v: Verification, now: number): VerificationView {
+  const status = statusAt(v, now);
+  return {
+    id: v.id,
+    status,
+    reason: status === 'expired' ? 'expired' : v.reason,
+    channel: v.channel,
+    purpose: v.purpose,
+    to: maskRecipient(v.channel, v.recipient),
+    user_id: v.userId,
+    locale: v.locale,
+    attempts_left: attemptsLeft(v),
+    created_at: new Date(v.createdAt).toISOString(),
+    expires_at: new Date(v.expiresAt).toISOString(),
+    decided_at: v.decidedAt === null ? null : new Date(status === 'expired' && v.status === 'pending' ? v.expiresAt : v.decidedAt).toISOString(),
+  };
+}
+
+/** The 409 for an input on a verification that is no longer pending. */
+function closedError(status: VerificationStatus, reason: Reason | null): OutbandError {
+  const extra = { verification_status: status, reason };
+  if (status === 'expired') return new OutbandError('verification_expired', 'the verification has expired; start a new one', extra);
+  if (status === 'failed' && reason === 'max_attempts') {
+    return new OutbandError('max_attempts_reached', 'no attempts are left on this verification, not even for the right code; start a new one', extra);
+  }
+  return new OutbandError('verification_not_pending', `the verification is ${status} and can no longer change`, extra);
+}
+
+/** How many times a decision is re-made on fresh state when a concurrent write got there first. */
+const MAX_DECISION_ROUNDS = 32;
+
+export function createVerificationService(
+  deps: Pick<ServiceDeps, 'store' | 'clock' | 'random' | 'keys' | 'notifier' | 'metrics'>,
+  options: { wakeDelivery: () => void; shutdown: AbortSignal },
+) {
+  async function load(applicationId: string, id: string): Promise<Verification> {
+    const v = await deps.store.verifications.byId(applicationId, id);
+    if (v === undefined) throw new OutbandError('verification_not_found', `no verification ${id}`);
+    return v;
+  }
+
+  /**
+   * Reads, decides and commits the decision guarded by the version it was made on; when a
+   * concurrent write got there first, decides again on the new state. Each round that loses
+   * means another write won, and a verification takes only a few writes before it is final,
+   * so this ends quickly even under a burst of parallel requests.
+   */
+  async function apply(applicationId: string, id: string, input: Input, actor: string): Promise<{ decision: Decision; before: Verification }> {
+    for (let round = 0; round < MAX_DECISION_ROUNDS; round++) {
+      const before = await load(applicationId, id);
+      const now = deps.clock.now();
+      const decision = decide(before, input, now);
+      if (decision.next === null) return { decision, before };
+      const result = await deps.store.commit({
+        writes: [
+          { kind: 'verification.update', verification: decision.next, expectedVersion: before.version },
+          ...verificationEventWrites(decision.events, { applicationId, verificationId: id, actor, now, random: deps.random }),
+        ],
+      });
+      if (result.ok) {
+        if (decision.next.status !== 'pending') deps.metrics.verificationsEnded.inc({ channel: before.channel, status: decision.next.status });
+        return { decision, before };
+      }
+    }
+    throw new OutbandError('concurrent_update', 'the verification kept changing while this request was applied; try again');
+  }
+
+  return {
+    async start(principal: Principal, input: StartInput): Promise<{ view: VerificationView; code?: string }> {
+      const app = await deps.store.applications.byId(principal.applicationId);
+      if (app === undefined) throw new OutbandError('invalid_token', 'the application of this token no longer exists');
+      const provider = app.settings.providers[input.channel];
+      if (provider === undefined) throw new OutbandError('channel_not_enabled', `the ${input.channel} channel is not enabled for this application`);
+      if (input.return_code === true && !principal.scopes.has('verifications:code')) {
+        throw new OutbandError('return_code_not_allowed', 'return_code: true needs a token with the verifications:code scope');
+      }
+      if ((input.user_id === undefined) === (input.to === undefined)) {
+        throw new OutbandError('recipient_ambiguous', 'give exactly one of user_id (to use the user\'s address) or to');
+      }
+
+      let recipient: string;
+      let userLocale: string | null = null;
+      if (input.user_id !== undefined) {
+        const user = await deps.store.users.byId(principal.applicationId, input.user_id);
+        if (user === undefined) throw new OutbandError('user_not_found', `no user ${input.user_id}`);
+        if (user.status === 'suspended') throw new OutbandError('user_suspended', 'a suspended user cannot be verified; reactivate the user first');
+        const field = CHANNEL_DEFINITIONS[input.channel].userAddress;
+        const address = user[field];
+        if (address === null) throw new OutbandError('recipient_missing', `the user has no ${field === 'phone' ? 'phone number' : 'e-mail address'} for ${input.channel}`);
+        recipient = address;
+        userLocale = user.locale;
+      } else {
+        recipient = parseRecipient(input.channel, input.to as string, input.country);
+      }
+
+      const locale = parseLocale(input.locale ?? userLocale ?? app.settings.defaultLocale);
+      const ttlSeconds = input.ttl_seconds ?? app.settings.ttlSeconds;
+      const now = deps.clock.now();
+      const { verification, code, events } = createVerification(
+        {
+          applicationId: app.id,
+          userId: input.user_id ?? null,
+          channel: input.channel,
+          purpose: input.purpose ?? 'authentication',
+          recipient,
+          locale,
+          ttlSeconds,
+          codeLength: input.code_length ?? app.settings.codeLength,
+          maxAttempts: app.settings.maxAttempts,
+        },
+        now,
+        deps.random,
+        deps.keys.codeKey,
+      );
+      const message = renderMessage(input.channel, locale, { code, appName: app.name, ttlSeconds });
+      const delivery: Delivery = {
+        id: newId('dlv', deps.random),
+        applicationId: app.id,
+        verificationId: verification.id,
+        channel: input.channel,
+        provider,
+        recipient,
+        sealedMessage: seal(deps.keys.sealKey, JSON.stringify(message), deps.random),
+        status: 'queued',
+        attempts: 0,
+        nextAttemptAt: now,
+        lockedUntil: null,
+        providerMessageId: null,
+        error: null,
+        createdAt: now,
+        updatedAt: now,
+      };
+      const result = await deps.store.commit({
+        writes: [
+          { kind: 'verification.insert', verification },
+          { kind: 'delivery.insert', delivery },
+          ...verificationEventWrites(events, { applicationId: app.id, verificationId: verification.id, actor: `client:${principal.clientId}`, now, random: deps.random }),
+        ],
+      });
+      if (!result.ok) throw new Error(`could not store a new verification: ${result.reason}`);
+      deps.metrics.verificationsStarted.inc({ channel: input.channel });
+      options.wakeDelivery();
+      const view = toView(verification, now);
+      return input.return_code === true ? { view, code } : { view };
+    },
+
+    /**
+     * The verification; with `waitSeconds`, a long-poll that answers as soon as the status
+     * changes (or the verification expires), or after the wait with the current state.
+     */
+    async get(principal: Principal, id: string, waitSeconds = 0): Promise<VerificationView> {
+      const wait = Math.min(Math.max(0, waitSeconds), MAX_WAIT_SECONDS) * 1000;
+      let changed = () => {};
+      let signal = new Promise<void>((resolve) => (changed = resolve));
+      // Subscribe before the first read, so a change between the read and the wait is not missed.
+      const unsubscribe = deps.notifier.subscribe(id, () => changed());
+      try {
+        const deadline = deps.clock.now() + wait;
+        const shutdown = new Promise<void>((resolve) => options.shutdown.addEventListener('abort', () => resolve(), { once: true }));
+        for (;;) {
+          const v = await load(principal.applicationId, id);
+          const now = deps.clock.now();
+          const status = statusAt(v, now);
+          if (status !== 'pending' || now >= deadline || options.shutdown.aborted) return toView(v, now);
+          let timer: NodeJS.Timeout | undefined;
+          const timeUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.min(deadline, v.expiresAt) - now + 1)));
+          await Promise.race([signal, timeUp, shutdown]);
+          clearTimeout(timer);
+          signal = new Promise<void>((resolve) => (changed = resolve));
+        }
+      } finally {
+        unsubscribe();
+      }
+    },
+
+    /** Checks a code: `valid` tells whether it was right; a wrong one uses up an attempt. */
+    async check(principal: Principal, id: string, code: string): Promise<VerificationView & { valid: boolean }> {
+      const started = performance.now();
+      const { decision, before } = await apply(principal.applicationId, id, { type: 'check', code, codeKey: deps.keys.codeKey }, `client:${principal.clientId}`);
+      deps.metrics.checkDuration.observe({ channel: before.channel }, (performance.now() - started) / 1000);
+      const outcome = decision.outcome;
+      if (outcome.kind === 'closed') throw closedError(outcome.status, outcome.reason);
+      const now = deps.clock.now();
+      return { ...toView(decision.next ?? before, now), valid: outcome.kind === 'approved' };
+    },
+
+    async cancel(principal: Principal, id: string): Promise<VerificationView> {
+      const { decision, before } = await apply(principal.applicationId, id, { type: 'cancel' }, `client:${principal.clientId}`);
+      if (decision.outcome.kind === 'closed') throw closedError(decision.outcome.status, decision.outcome.reason);
+      return toView(decision.next ?? before, deps.clock.now());
+    },
+
+    /** Records the expiry of overdue verifications (the sweeper). Answers how many it recorded. */
+    async expireOverdue(limit: number): Promise<number> {
+      const overdue = await deps.store.verifications.overdue(deps.clock.now(), limit);
+      let expired = 0;
+      for (const v of overdue) {
+        try {
+          const { decision } = await apply(v.applicationId, v.id, { type: 'expire' }, 'system');
+          if (decision.outcome.kind === 'expired') expired++;
+        } catch (error) {
+          if (!(error instanceof OutbandError)) throw error;
+        }
+      }
+      return expired;
+    },
+  };
+}
+
+export type VerificationService = ReturnType<typeof createVerificationService>;

@@ -1,0 +1,32 @@
+import type { Kysely } from 'kysely';
+import { openPostgres } from './dialects/postgres.ts';
+import { openSqlite, type SqliteOptions } from './dialects/sqlite.ts';
+import type { Tables } from './schema.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Database {
+  db: Kysely<Tables>;
+  dialect: Dialect;
+  /** The connection string of a PostgreSQL database, for a LISTEN client of its own. */
+  postgresUrl: string | null;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions extends SqliteOptions {
+  poolSize?: number;
+}
+
+/**
+ * `postgres://…` or `postgresql://…` opens PostgreSQL; `sqlite:<path>` (or `sqlite::memory:`)
+ * opens SQLite. A bare path is taken as a SQLite file.
+ */
+export function openDatabase(url: string, options: DatabaseOptions = {}): Database {
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    const { db } = openPostgres(url, options.poolSize ?? 10);
+    return { db, dialect: 'postgres', postgresUrl: url, close: () => db.destroy() };
+  }
+  const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
+  const { db } = openSqlite(path, options);
+  return { db, dialect: 'sqlite', postgresUrl: null, close: () => db.destroy() };
+}

@@ -1,0 +1,45 @@
+import { sql, type Kysely } from 'kysely';
+import type { Dialect } from '../database.ts';
+import type { Tables } from '../schema.ts';
+import * as initial from './001-initial.ts';
+
+interface Migration {
+  version: number;
+  name: string;
+  up(db: Kysely<any>, dialect: Dialect): Promise<void>;
+}
+
+/** Forward only: a released migration is never edited; a change is a new one. */
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial', up: initial.up }];
+
+/**
+ * Applies the missing migrations, each in its own transaction. On PostgreSQL an advisory
+ * lock makes nodes that start together take turns, so each migration runs once.
+ */
+export async function migrate(db: Kysely<Tables>, dialect: Dialect): Promise<number[]> {
+  await db.transaction().execute(async (trx) => {
+    if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(trx);
+    await trx.schema
+      .createTable('schema_migrations')
+      .ifNotExists()
+      .addColumn('version', 'integer', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('applied_at', 'bigint', (c) => c.notNull())
+      .execute();
+  });
+  const applied: number[] = [];
+  for (const migration of MIGRATIONS) {
+    const done = await db.transaction().execute(async (trx) => {
+      if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(trx);
+      const existing = await trx.selectFrom('schema_migrations').select('version').where('version', '=', migration.version).executeTakeFirst();
+      if (existing !== undefined) return false;
+      await migration.up(trx, dialect);
+      await trx.insertInto('schema_migrations').values({ version: migration.version, name: migration.name, applied_at: Date.now() }).execute();
+      return true;
+    });
+    if (done) applied.push(migration.version);
+  }
+  return applied;
+}
+
+const MIGRATION_LOCK = 0x6f7574626e64; // "outbnd"

@@ -1,0 +1,141 @@
+import type { Selectable } from 'kysely';
+import type { Application, ApplicationSettings, Channel, Plan } from '../domain/application.ts';
+import type { Delivery, DeliveryStatus } from '../domain/delivery.ts';
+import type { StoredEvent } from '../domain/event.ts';
+import type { User, UserStatus } from '../domain/user.ts';
+import type { Purpose, Reason, Verification, VerificationStatus } from '../domain/verification/verification.ts';
+import type { Tables } from './schema.ts';
+
+// Row ↔ domain mapping, in one place. Values written by this code are trusted on the way back.
+
+export function toApplication(row: Selectable<Tables['applications']>): Application {
+  return { id: row.id, name: row.name, plan: row.plan as Plan, settings: JSON.parse(row.settings) as ApplicationSettings, createdAt: row.created_at };
+}
+
+export function toUser(row: Selectable<Tables['users']>): User {
+  return {
+    id: row.id,
+    applicationId: row.application_id,
+    externalId: row.external_id,
+    email: row.email,
+    phone: row.phone,
+    displayName: row.display_name,
+    locale: row.locale,
+    status: row.status as UserStatus,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    version: row.version,
+  };
+}
+
+export function fromUser(u: User): Selectable<Tables['users']> {
+  return {
+    id: u.id,
+    application_id: u.applicationId,
+    external_id: u.externalId,
+    email: u.email,
+    phone: u.phone,
+    display_name: u.displayName,
+    locale: u.locale,
+    status: u.status,
+    created_at: u.createdAt,
+    updated_at: u.updatedAt,
+    version: u.version,
+  };
+}
+
+export function toVerification(row: Selectable<Tables['verifications']>): Verification {
+  return {
+    id: row.id,
+    applicationId: row.application_id,
+    userId: row.user_id,
+    channel: row.channel as Channel,
+    purpose: row.purpose as Purpose,
+    recipient: row.recipient,
+    status: row.status as VerificationStatus,
+    reason: row.reason as Reason | null,
+    codeHmac: row.code_hmac,
+    attempts: row.attempts,
+    maxAttempts: row.max_attempts,
+    locale: row.locale,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    decidedAt: row.decided_at,
+    version: row.version,
+  };
+}
+
+export function fromVerification(v: Verification): Selectable<Tables['verifications']> {
+  return {
+    id: v.id,
+    application_id: v.applicationId,
+    user_id: v.userId,
+    channel: v.channel,
+    purpose: v.purpose,
+    recipient: v.recipient,
+    status: v.status,
+    reason: v.reason,
+    code_hmac: v.codeHmac,
+    attempts: v.attempts,
+    max_attempts: v.maxAttempts,
+    locale: v.locale,
+    created_at: v.createdAt,
+    expires_at: v.expiresAt,
+    decided_at: v.decidedAt,
+    version: v.version,
+  };
+}
+
+export function toDelivery(row: Selectable<Tables['deliveries']>): Delivery {
+  return {
+    id: row.id,
+    applicationId: row.application_id,
+    verificationId: row.verification_id,
+    channel: row.channel as Channel,
+    provider: row.provider,
+    recipient: row.recipient,
+    sealedMessage: row.sealed_message,
+    status: row.status as DeliveryStatus,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    lockedUntil: row.locked_until,
+    providerMessageId: row.provider_message_id,
+    error: row.error,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function fromDelivery(d: Delivery): Selectable<Tables['deliveries']> {
+  return {
+    id: d.id,
+    application_id: d.applicationId,
+    verification_id: d.verificationId,
+    channel: d.channel,
+    provider: d.provider,
+    recipient: d.recipient,
+    sealed_message: d.sealedMessage,
+    status: d.status,
+    attempts: d.attempts,
+    next_attempt_at: d.nextAttemptAt,
+    locked_until: d.lockedUntil,
+    provider_message_id: d.providerMessageId,
+    error: d.error,
+    created_at: d.createdAt,
+    updated_at: d.updatedAt,
+  };
+}
+
+export function toEvent(row: Selectable<Tables['events']>): StoredEvent {
+  return {
+    seq: row.seq,
+    id: row.id,
+    applicationId: row.application_id,
+    type: row.type,
+    subjectType: row.subject_type as StoredEvent['subjectType'],
+    subjectId: row.subject_id,
+    actor: row.actor,
+    data: JSON.parse(row.data) as Record<string, unknown>,
+    createdAt: row.created_at,
+  };
+}

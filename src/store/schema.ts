@@ -1,0 +1,135 @@
+import type { Generated } from 'kysely';
+
+// Times are epoch milliseconds in BIGINT columns on both databases: one representation,
+// exact comparisons in SQL, and no time-zone conversion anywhere between.
+
+export interface ApplicationsTable {
+  id: string;
+  name: string;
+  plan: string;
+  /** JSON of ApplicationSettings */
+  settings: string;
+  created_at: number;
+}
+
+export interface ApiClientsTable {
+  id: string;
+  application_id: string;
+  name: string;
+  /** scrypt hash of the client secret; the secret itself is shown once and never stored. */
+  secret_hash: string;
+  /** space-separated */
+  scopes: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  private_jwk: string;
+  public_jwk: string;
+  created_at: number;
+  /** When a newer key replaced it; it still verifies tokens until they have all expired. */
+  rotated_at: number | null;
+}
+
+export interface UsersTable {
+  id: string;
+  application_id: string;
+  external_id: string | null;
+  email: string | null;
+  phone: string | null;
+  display_name: string | null;
+  locale: string | null;
+  status: string;
+  created_at: number;
+  updated_at: number;
+  version: number;
+}
+
+export interface VerificationsTable {
+  id: string;
+  application_id: string;
+  user_id: string | null;
+  channel: string;
+  purpose: string;
+  recipient: string;
+  status: string;
+  reason: string | null;
+  code_hmac: string;
+  attempts: number;
+  max_attempts: number;
+  locale: string;
+  created_at: number;
+  expires_at: number;
+  decided_at: number | null;
+  version: number;
+}
+
+export interface DeliveriesTable {
+  id: string;
+  application_id: string;
+  verification_id: string;
+  channel: string;
+  provider: string;
+  recipient: string;
+  /** The message, sealed (AES-GCM) because it holds the code; cleared once it is sent or given up. */
+  sealed_message: string | null;
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  /** A worker's lease on a message it is sending; an expired lease means the worker died. */
+  locked_until: number | null;
+  provider_message_id: string | null;
+  error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface OutboxMessagesTable {
+  id: string;
+  application_id: string;
+  verification_id: string | null;
+  channel: string;
+  recipient: string;
+  sealed_message: string;
+  created_at: number;
+}
+
+export interface EventsTable {
+  seq: Generated<number>;
+  id: string;
+  application_id: string;
+  type: string;
+  subject_type: string;
+  subject_id: string;
+  actor: string | null;
+  /** JSON */
+  data: string;
+  created_at: number;
+}
+
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+
+export interface SchemaMigrationsTable {
+  version: number;
+  name: string;
+  applied_at: number;
+}
+
+export interface Tables {
+  applications: ApplicationsTable;
+  api_clients: ApiClientsTable;
+  signing_keys: SigningKeysTable;
+  users: UsersTable;
+  verifications: VerificationsTable;
+  deliveries: DeliveriesTable;
+  outbox_messages: OutboxMessagesTable;
+  events: EventsTable;
+  meta: MetaTable;
+  schema_migrations: SchemaMigrationsTable;
+}

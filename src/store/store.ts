@@ -1,0 +1,297 @@
+import { sql } from 'kysely';
+import type { Application, ApplicationSettings, Plan } from '../domain/application.ts';
+import { DELIVERY_LEASE_MS, type Delivery } from '../domain/delivery.ts';
+import type { DomainEvent, StoredEvent } from '../domain/event.ts';
+import type { User } from '../domain/user.ts';
+import type { Verification } from '../domain/verification/verification.ts';
+import { groupCommit, transactionPerUnit, type Committer } from './commit.ts';
+import type { Database } from './database.ts';
+import { migrate } from './migrations/index.ts';
+import { toApplication, toDelivery, toEvent, toUser, toVerification } from './rows.ts';
+import type { ApiClientsTable, SigningKeysTable } from './schema.ts';
+import { eventsOf, type CommitResult, type OutboxMessage, type UnitOfWork } from './unit-of-work.ts';
+
+export type { CommitResult, OutboxMessage, UnitOfWork, Write } from './unit-of-work.ts';
+
+export interface ApiClient {
+  id: string;
+  applicationId: string;
+  name: string;
+  secretHash: string;
+  scopes: string[];
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface SigningKey {
+  kid: string;
+  alg: string;
+  privateJwk: string;
+  publicJwk: string;
+  createdAt: number;
+  rotatedAt: number | null;
+}
+
+export type UserLookup = { email: string } | { phone: string } | { externalId: string };
+
+/**
+ * The one owner of SQL. Reads are plain queries; every change goes through `commit`,
+ * which applies a unit of work atomically and tells listeners of the events it appended.
+ */
+export function createStore(database: Database) {
+  const { db, dialect } = database;
+  const committer: Committer = dialect === 'sqlite' ? groupCommit(db, dialect) : transactionPerUnit(db, dialect);
+  const listeners = new Set<(events: DomainEvent[]) => void>();
+
+  return {
+    dialect,
+    database,
+
+    migrate: () => migrate(db, dialect),
+    close: () => database.close(),
+    async ping(): Promise<void> {
+      await sql`select 1`.execute(db);
+    },
+
+    /** Commits a unit of work; on success, listeners hear of its events (after the commit). */
+    async commit(unit: UnitOfWork): Promise<CommitResult> {
+      const result = await committer(unit);
+      if (result.ok) {
+        const events = eventsOf(unit);
+        if (events.length > 0) for (const listener of listeners) listener(events);
+      }
+      return result;
+    },
+    onCommitted(listener: (events: DomainEvent[]) => void): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    applications: {
+      async create(app: { id: string; name: string; plan: Plan; settings: ApplicationSettings; createdAt: number }): Promise<Application> {
+        await db
+          .insertInto('applications')
+          .values({ id: app.id, name: app.name, plan: app.plan, settings: JSON.stringify(app.settings), created_at: app.createdAt })
+          .execute();
+        return { ...app };
+      },
+      async byId(id: string): Promise<Application | undefined> {
+        const row = await db.selectFrom('applications').selectAll().where('id', '=', id).executeTakeFirst();
+        return row && toApplication(row);
+      },
+      async byName(name: string): Promise<Application | undefined> {
+        const row = await db.selectFrom('applications').selectAll().where('name', '=', name).executeTakeFirst();
+        return row && toApplication(row);
+      },
+      async list(): Promise<Application[]> {
+        return (await db.selectFrom('applications').selectAll().orderBy('created_at').execute()).map(toApplication);
+      },
+    },
+
+    clients: {
+      async create(client: ApiClient): Promise<void> {
+        await db
+          .insertInto('api_clients')
+          .values({
+            id: client.id,
+            application_id: client.applicationId,
+            name: client.name,
+            secret_hash: client.secretHash,
+            scopes: client.scopes.join(' '),
+            created_at: client.createdAt,
+            revoked_at: client.revokedAt,
+          } satisfies ApiClientsTable)
+          .execute();
+      },
+      async byId(id: string): Promise<ApiClient | undefined> {
+        const row = await db.selectFrom('api_clients').selectAll().where('id', '=', id).executeTakeFirst();
+        if (row === undefined) return undefined;
+        return {
+          id: row.id,
+          applicationId: row.application_id,
+          name: row.name,
+          secretHash: row.secret_hash,
+          scopes: row.scopes.split(' ').filter(Boolean),
+          createdAt: row.created_at,
+          revokedAt: row.revoked_at,
+        };
+      },
+    },
+
+    signingKeys: {
+      async insert(key: SigningKey): Promise<void> {
+        await db
+          .insertInto('signing_keys')
+          .values({
+            kid: key.kid,
+            alg: key.alg,
+            private_jwk: key.privateJwk,
+            public_jwk: key.publicJwk,
+            created_at: key.createdAt,
+            rotated_at: key.rotatedAt,
+          } satisfies SigningKeysTable)
+          .execute();
+      },
+      /** Newest first. */
+      async list(): Promise<SigningKey[]> {
+        const rows = await db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'desc').orderBy('kid').execute();
+        return rows.map((r) => ({ kid: r.kid, alg: r.alg, privateJwk: r.private_jwk, publicJwk: r.public_jwk, createdAt: r.created_at, rotatedAt: r.rotated_at }));
+      },
+      /** Adds `key` as the active key and marks every older one rotated, in one transaction. */
+      async rotate(key: SigningKey): Promise<void> {
+        await db.transaction().execute(async (trx) => {
+          await trx.updateTable('signing_keys').set({ rotated_at: key.createdAt }).where('rotated_at', 'is', null).execute();
+          await trx
+            .insertInto('signing_keys')
+            .values({ kid: key.kid, alg: key.alg, private_jwk: key.privateJwk, public_jwk: key.publicJwk, created_at: key.createdAt, rotated_at: null })
+            .execute();
+        });
+      },
+    },
+
+    users: {
+      async byId(applicationId: string, id: string): Promise<User | undefined> {
+        const row = await db.selectFrom('users').selectAll().where('id', '=', id).where('application_id', '=', applicationId).executeTakeFirst();
+        return row && toUser(row);
+      },
+      async find(applicationId: string, lookup: UserLookup, limit = 50): Promise<User[]> {
+        let query = db.selectFrom('users').selectAll().where('application_id', '=', applicationId);
+        if ('email' in lookup) query = query.where('email', '=', lookup.email);
+        else if ('phone' in lookup) query = query.where('phone', '=', lookup.phone);
+        else query = query.where('external_id', '=', lookup.externalId);
+        return (await query.orderBy('created_at').orderBy('id').limit(limit).execute()).map(toUser);
+      },
+    },
+
+    verifications: {
+      async byId(applicationId: string, id: string): Promise<Verification | undefined> {
+        const row = await db
+          .selectFrom('verifications')
+          .selectAll()
+          .where('id', '=', id)
+          .where('application_id', '=', applicationId)
+          .executeTakeFirst();
+        return row && toVerification(row);
+      },
+      /** Pending verifications whose time is up, oldest first: the sweeper's work list. */
+      async overdue(now: number, limit: number): Promise<Verification[]> {
+        const rows = await db
+          .selectFrom('verifications')
+          .selectAll()
+          .where('status', '=', 'pending')
+          .where('expires_at', '<=', now)
+          .orderBy('expires_at')
+          .limit(limit)
+          .execute();
+        return rows.map(toVerification);
+      },
+      /** The verification a worker acts on; not scoped to an application. */
+      async byIdForWorker(id: string): Promise<Verification | undefined> {
+        const row = await db.selectFrom('verifications').selectAll().where('id', '=', id).executeTakeFirst();
+        return row && toVerification(row);
+      },
+    },
+
+    deliveries: {
+      async byVerification(verificationId: string): Promise<Delivery[]> {
+        const rows = await db.selectFrom('deliveries').selectAll().where('verification_id', '=', verificationId).orderBy('created_at').execute();
+        return rows.map(toDelivery);
+      },
+      /**
+       * Takes up to `limit` messages that are due (queued and past their retry time, or
+       * sending under a lease that ran out because its worker died) and leases them to the
+       * caller. On PostgreSQL, SKIP LOCKED lets several nodes claim side by side without
+       * taking the same message twice.
+       */
+      async claim(now: number, limit: number): Promise<Delivery[]> {
+        return db.transaction().execute(async (trx) => {
+          let due = trx
+            .selectFrom('deliveries')
+            .select('id')
+            .where((eb) =>
+              eb.or([
+                eb.and([eb('status', '=', 'queued'), eb('next_attempt_at', '<=', now)]),
+                eb.and([eb('status', '=', 'sending'), eb('locked_until', '<=', now)]),
+              ]),
+            )
+            .orderBy('next_attempt_at')
+            .limit(limit);
+          if (dialect === 'postgres') due = due.forUpdate().skipLocked();
+          const ids = (await due.execute()).map((r) => r.id);
+          if (ids.length === 0) return [];
+          const rows = await trx
+            .updateTable('deliveries')
+            .set((eb) => ({ status: 'sending', locked_until: now + DELIVERY_LEASE_MS, attempts: eb('attempts', '+', 1), updated_at: now }))
+            .where('id', 'in', ids)
+            .returningAll()
+            .execute();
+          return rows.map(toDelivery);
+        });
+      },
+      /** When the next message falls due, to sleep until then. */
+      async nextDueAt(): Promise<number | null> {
+        const row = await db
+          .selectFrom('deliveries')
+          .select((eb) => eb.fn.min('next_attempt_at').as('at'))
+          .where('status', '=', 'queued')
+          .executeTakeFirst();
+        const leased = await db
+          .selectFrom('deliveries')
+          .select((eb) => eb.fn.min('locked_until').as('at'))
+          .where('status', '=', 'sending')
+          .executeTakeFirst();
+        const times = [row?.at, leased?.at].filter((t): t is number => typeof t === 'number' || typeof t === 'string').map(Number);
+        return times.length > 0 ? Math.min(...times) : null;
+      },
+    },
+
+    outbox: {
+      /** Newest first; `before` is the created_at/id cursor of the last item of a previous page. */
+      async list(applicationId: string, options: { limit: number; verificationId?: string; to?: string }): Promise<OutboxMessage[]> {
+        let query = db.selectFrom('outbox_messages').selectAll().where('application_id', '=', applicationId);
+        if (options.verificationId !== undefined) query = query.where('verification_id', '=', options.verificationId);
+        if (options.to !== undefined) query = query.where('recipient', '=', options.to);
+        const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(options.limit).execute();
+        return rows.map((r) => ({
+          id: r.id,
+          applicationId: r.application_id,
+          verificationId: r.verification_id,
+          channel: r.channel,
+          recipient: r.recipient,
+          sealedMessage: r.sealed_message,
+          createdAt: r.created_at,
+        }));
+      },
+    },
+
+    events: {
+      async forSubject(subjectId: string): Promise<StoredEvent[]> {
+        return (await db.selectFrom('events').selectAll().where('subject_id', '=', subjectId).orderBy('seq').execute()).map(toEvent);
+      },
+      async list(applicationId: string, afterSeq: number, limit: number): Promise<StoredEvent[]> {
+        const rows = await db
+          .selectFrom('events')
+          .selectAll()
+          .where('application_id', '=', applicationId)
+          .where('seq', '>', afterSeq)
+          .orderBy('seq')
+          .limit(limit)
+          .execute();
+        return rows.map(toEvent);
+      },
+    },
+
+    meta: {
+      async get(key: string): Promise<string | undefined> {
+        return (await db.selectFrom('meta').select('value').where('key', '=', key).executeTakeFirst())?.value;
+      },
+      /** Sets `key` unless it is already set; answers the value that holds. */
+      async setIfAbsent(key: string, value: string): Promise<string> {
+        await db.insertInto('meta').values({ key, value }).onConflict((oc) => oc.column('key').doNothing()).execute();
+        return (await db.selectFrom('meta').select('value').where('key', '=', key).executeTakeFirstOrThrow()).value;
+      },
+    },
+  };
+}
+
+export type Store = ReturnType<typeof createStore>;
