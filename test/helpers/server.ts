@@ -1,0 +1,108 @@
+import { Writable } from 'node:stream';
+import type { LightMyRequestResponse } from 'fastify';
+import { loadConfig, type ServerConfig } from '../../src/config/config.ts';
+import { ALL_SCOPES, type Scope } from '../../src/domain/scopes.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { createRuntime, type Runtime, type RuntimeOverrides } from '../../src/runtime.ts';
+import { createTestDatabase, type TestDatabase } from './databases.ts';
+
+export interface TestServer {
+  runtime: Runtime;
+  database: TestDatabase;
+  config: ServerConfig;
+  /** Every line the server logged, as text. */
+  logs: string[];
+  /** A new application with a client holding `scopes` (default all) and a token for it. */
+  tenant(options?: { scopes?: Scope[]; name?: string }): Promise<Tenant>;
+  close(): Promise<void>;
+}
+
+export interface Tenant {
+  name: string;
+  applicationId: string;
+  clientId: string;
+  clientSecret: string;
+  token: string;
+  /** Injects a request with this tenant's token; `body` is sent as JSON. */
+  request(method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
+}
+
+let tenants = 0;
+
+export interface TestServerOptions extends RuntimeOverrides {
+  dialect?: 'sqlite' | 'postgres';
+  /** Environment variables on top of the test defaults. */
+  env?: Record<string, string>;
+  /** Reuse a database (a second node on the same one); it is not dropped on close. */
+  database?: TestDatabase;
+}
+
+/** A whole Outband runtime on a fresh database, with its logs captured; tests inject into `runtime.app`. */
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const database = options.database ?? (await createTestDatabase(options.dialect ?? 'sqlite'));
+  const ownsDatabase = options.database === undefined;
+  const config = loadConfig({
+    DATABASE_URL: database.url,
+    OUTBAND_SECRET: 'test-secret-test-secret-test-secret-0123456789',
+    LOG_LEVEL: 'info',
+    SWEEP_INTERVAL_MS: '60000',
+    ...options.env,
+  });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const overrides: RuntimeOverrides = { logger: options.logger ?? createLogger('info', sink) };
+  if (options.clock !== undefined) overrides.clock = options.clock;
+  if (options.random !== undefined) overrides.random = options.random;
+  const runtime = await createRuntime(config, overrides);
+
+  return {
+    runtime,
+    database,
+    config,
+    logs,
+    async tenant(opts = {}) {
+      const name = opts.name ?? `tenant-${process.pid}-${++tenants}`;
+      const app = await runtime.applications.create(name);
+      const credentials = await runtime.applications.createClient(name, opts.scopes ?? ALL_SCOPES);
+      const issued = await runtime.tokens.issue(credentials.client_id, credentials.client_secret, undefined);
+      const token = issued.access_token;
+      return {
+        name,
+        applicationId: app.id,
+        clientId: credentials.client_id,
+        clientSecret: credentials.client_secret,
+        token,
+        request(method, url, body, headers = {}) {
+          return runtime.app.inject({
+            method: method as 'GET',
+            url,
+            headers: { authorization: `Bearer ${token}`, ...headers },
+            ...(body === undefined ? {} : { payload: body as string }),
+          });
+        },
+      };
+    },
+    async close() {
+      await runtime.close();
+      if (ownsDatabase) await database.drop();
+    },
+  };
+}
+
+/** The code of a verification, read from the development outbox as a user would read the SMS. */
+export async function codeFromOutbox(tenant: Tenant, verificationId: string, worker: Runtime['worker']): Promise<string> {
+  for (let i = 0; i < 50; i++) {
+    await worker.runOnce();
+    const res = await tenant.request('GET', `/v1/outbox?verification_id=${verificationId}`);
+    const items = res.json().items as Array<{ body: string }>;
+    const match = items[0]?.body.match(/code is (\d{4,10})/);
+    if (match?.[1] !== undefined) return match[1];
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no outbox message for ${verificationId}`);
+}
