@@ -29,6 +29,7 @@ export const ERRORS = {
   channel_not_enabled: { status: 422, title: 'The channel is not enabled for this application' },
   return_code_not_allowed: { status: 403, title: 'return_code needs the verifications:code scope' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
+  uri_too_long: { status: 414, title: 'A path parameter is too long' },
   unsupported_media_type: { status: 415, title: 'The content type is not supported' },
   internal_error: { status: 500, title: 'Internal error' },
   service_unavailable: { status: 503, title: 'The service is not ready' },

@@ -5,6 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { OutbandError } from '../domain/errors.ts';
 import { SCOPES } from '../domain/scopes.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { OutboxService } from '../services/outbox.ts';
@@ -12,7 +13,7 @@ import type { TokenService } from '../services/tokens.ts';
 import type { UserService } from '../services/users.ts';
 import type { VerificationService } from '../services/verifications.ts';
 import { authPlugin } from './plugins/auth.ts';
-import { problemPlugin } from './plugins/problem.ts';
+import { problemPlugin, sendProblem } from './plugins/problem.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { outboxRoutes } from './routes/outbox.ts';
 import { systemRoutes } from './routes/system.ts';
@@ -47,6 +48,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomBytes(9).toString('base64url')}`;
     },
     routerOptions: { ignoreTrailingSlash: true },
+    // Errors the router raises before any route runs (a malformed or over-long path) get the same problem+json.
+    frameworkErrors: (error, request, reply) =>
+      sendProblem(
+        reply,
+        request,
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new OutbandError('uri_too_long', 'a path parameter is longer than any id')
+          : new OutbandError('invalid_request', `the URL cannot be parsed: ${error.message}`),
+      ),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Strict bodies: no type coercion (AJV's default would turn null into ""); params and
