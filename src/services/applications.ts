@@ -1,5 +1,4 @@
 import { defaultSettings, type Application, type ApplicationSettings, type Channel } from '../domain/application.ts';
-import { OutbandError } from '../domain/errors.ts';
 import { base32, newId } from '../domain/random.ts';
 import { ALL_SCOPES, isScope, type Scope } from '../domain/scopes.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -76,7 +75,3 @@ export function createApplicationService(deps: Pick<ServiceDeps, 'store' | 'cloc
 }
 
 export type ApplicationService = ReturnType<typeof createApplicationService>;
-
-export function applicationNotFound(): OutbandError {
-  return new OutbandError('invalid_token', 'the application of this token no longer exists');
-}
