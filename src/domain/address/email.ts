@@ -2,7 +2,7 @@ import { OutbandError } from '../errors.ts';
 
 // Deliberately plain: one @, a dotted domain, no spaces or controls. Mailbox providers
 // accept far less than RFC 5322 allows, and an address that passes here may still bounce.
-const SHAPE = /^[^\s@"<>()\[\],;:\\]+@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+const SHAPE = /^[^\s\u0000-\u001f\u007f-\u009f@"<>()\[\],;:\\]+@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 
 /** Validates and normalises an e-mail address (the domain is lower-cased). */
 export function parseEmail(input: string): string {

@@ -1,4 +1,4 @@
-import { parsePhoneNumberWithError, type CountryCode } from 'libphonenumber-js/max';
+import { isSupportedCountry, parsePhoneNumberWithError, type CountryCode } from 'libphonenumber-js/max';
 import { OutbandError } from '../errors.ts';
 
 export interface Phone {
@@ -15,6 +15,10 @@ export function parsePhone(input: string, countryHint?: string): Phone {
   const country = countryHint?.toUpperCase();
   if (country !== undefined && !/^[A-Z]{2}$/.test(country)) {
     throw new OutbandError('invalid_phone_number', `country must be an ISO 3166-1 alpha-2 code such as "NL"; got "${countryHint}"`);
+  }
+  // Otherwise an unknown code fails as INVALID_COUNTRY, whose hint blames the number instead.
+  if (country !== undefined && !isSupportedCountry(country)) {
+    throw new OutbandError('invalid_phone_number', `country "${countryHint}" is not a country with phone numbers; use an ISO 3166-1 alpha-2 code such as "NL"`);
   }
   let parsed;
   try {

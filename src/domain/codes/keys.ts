@@ -30,7 +30,8 @@ export function unseal(key: Uint8Array, sealed: string): string {
   if (version !== 'v1' || iv === undefined || body === undefined || tag === undefined) {
     throw new Error('not a sealed value');
   }
-  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+  // Without authTagLength, GCM accepts a truncated tag (down to 4 bytes, forged in ~2^32 tries).
+  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'), { authTagLength: 16 });
   decipher.setAuthTag(Buffer.from(tag, 'base64url'));
   return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
 }
