@@ -18,7 +18,10 @@ function asKyselySqlite(raw: DatabaseSync): SqliteDatabase {
   return {
     close: () => raw.close(),
     prepare(source: string) {
-      const statement = raw.prepare(source);
+      // Every transaction of ours writes. BEGIN IMMEDIATE takes the write lock up front, so a
+      // second process on the same file (the CLI beside the server) waits out the busy timeout
+      // instead of failing at once when a read lock would have to be upgraded.
+      const statement = raw.prepare(/^begin$/i.test(source) ? 'begin immediate' : source);
       return {
         reader: statement.columns().length > 0,
         all: (parameters: ReadonlyArray<unknown>) => statement.all({}, ...(parameters as never[])),
