@@ -83,7 +83,7 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
 
   const deps = { store, clock, random, keys, notifier, metrics, logger, providers };
   const shutdown = new AbortController();
-  const worker = createDeliveryWorker(deps);
+  const worker = createDeliveryWorker(deps, { leaseMs: config.deliveryLeaseMs });
   const tokens = createTokenService(deps, { issuer: config.publicUrl, ttlSeconds: config.tokenTtlSeconds });
   await tokens.start();
   const applications = createApplicationService(deps);

@@ -47,6 +47,13 @@ export const ServerConfigSchema = Type.Object({
   bodyLimitBytes: Type.Integer({ env: 'BODY_LIMIT_BYTES', default: 65536, minimum: 1024, description: 'Largest request body accepted' }),
   workers: Type.Boolean({ env: 'OUTBAND_WORKERS', default: true, description: 'Run the delivery worker and the expiry sweeper in this process' }),
   sweepIntervalMs: Type.Integer({ env: 'SWEEP_INTERVAL_MS', default: 5000, minimum: 100, description: 'How often the sweeper records expired verifications' }),
+  deliveryLeaseMs: Type.Integer({
+    env: 'DELIVERY_LEASE_MS',
+    default: 30_000,
+    minimum: 500,
+    description:
+      'How long a worker holds a message it is sending; if its process dies, another worker takes the message over once the lease has run out. One send is also cut off at this time',
+  }),
   demo: Type.Boolean({
     env: 'OUTBAND_DEMO',
     default: true,

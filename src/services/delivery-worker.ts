@@ -1,6 +1,6 @@
 import { CHANNEL_DEFINITIONS } from '../channels/index.ts';
 import { unseal } from '../domain/codes/keys.ts';
-import { afterFailure, retryDelayMs, type Delivery } from '../domain/delivery.ts';
+import { afterFailure, DELIVERY_LEASE_MS, retryDelayMs, type Delivery } from '../domain/delivery.ts';
 import { decide } from '../domain/verification/verification.ts';
 import type { RenderedMessage } from '../domain/templates/render.ts';
 import { ProviderError } from '../providers/types.ts';
@@ -20,7 +20,13 @@ const IDLE_POLL_MS = 1000;
  * retried with backoff; a permanent one (or too many) fails the message and, while it is
  * still pending, the verification with reason `delivery_failed`.
  */
-export function createDeliveryWorker(deps: Pick<ServiceDeps, 'store' | 'clock' | 'random' | 'keys' | 'providers' | 'logger' | 'metrics'>) {
+export function createDeliveryWorker(
+  deps: Pick<ServiceDeps, 'store' | 'clock' | 'random' | 'keys' | 'providers' | 'logger' | 'metrics'>,
+  options: { leaseMs?: number } = {},
+) {
+  const leaseMs = options.leaseMs ?? DELIVERY_LEASE_MS;
+  // A send must end before its lease does, or another worker could take the message while it is still being sent.
+  const sendTimeoutMs = Math.min(SEND_TIMEOUT_MS, leaseMs);
   let running = false;
   let wakeUp: (() => void) | null = null;
   let woken = false;
@@ -40,7 +46,7 @@ export function createDeliveryWorker(deps: Pick<ServiceDeps, 'store' | 'clock' |
         delivery.recipient,
         message,
         { deliveryId: delivery.id, verificationId: delivery.verificationId, applicationId: delivery.applicationId },
-        { signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(SEND_TIMEOUT_MS)]) },
+        { signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(sendTimeoutMs)]) },
       );
       outcome = { ok: true, providerMessageId: result.providerMessageId };
     } catch (error) {
@@ -101,7 +107,7 @@ export function createDeliveryWorker(deps: Pick<ServiceDeps, 'store' | 'clock' |
 
   /** Sends what is due now; answers how many messages it took. */
   async function runOnce(): Promise<number> {
-    const claimed = await deps.store.deliveries.claim(deps.clock.now(), BATCH);
+    const claimed = await deps.store.deliveries.claim(deps.clock.now(), BATCH, leaseMs);
     await Promise.all(claimed.map((d) => send(d).catch((error: unknown) => deps.logger.error({ err: error, delivery_id: d.id }, 'delivery worker error'))));
     return claimed.length;
   }

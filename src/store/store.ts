@@ -201,9 +201,9 @@ export function createStore(database: Database) {
        * Takes up to `limit` messages that are due (queued and past their retry time, or
        * sending under a lease that ran out because its worker died) and leases them to the
        * caller. On PostgreSQL, SKIP LOCKED lets several nodes claim side by side without
-       * taking the same message twice.
+       * taking the same message twice. The lease lasts `leaseMs`.
        */
-      async claim(now: number, limit: number): Promise<Delivery[]> {
+      async claim(now: number, limit: number, leaseMs: number = DELIVERY_LEASE_MS): Promise<Delivery[]> {
         return db.transaction().execute(async (trx) => {
           let due = trx
             .selectFrom('deliveries')
@@ -221,7 +221,7 @@ export function createStore(database: Database) {
           if (ids.length === 0) return [];
           const rows = await trx
             .updateTable('deliveries')
-            .set((eb) => ({ status: 'sending', locked_until: now + DELIVERY_LEASE_MS, attempts: eb('attempts', '+', 1), updated_at: now }))
+            .set((eb) => ({ status: 'sending', locked_until: now + leaseMs, attempts: eb('attempts', '+', 1), updated_at: now }))
             .where('id', 'in', ids)
             .returningAll()
             .execute();

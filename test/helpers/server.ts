@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import type { LightMyRequestResponse } from 'fastify';
 import { loadConfig, type ServerConfig } from '../../src/config/config.ts';
+import type { ApplicationSettings } from '../../src/domain/application.ts';
 import { ALL_SCOPES, type Scope } from '../../src/domain/scopes.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { createRuntime, type Runtime, type RuntimeOverrides } from '../../src/runtime.ts';
@@ -12,8 +13,12 @@ export interface TestServer {
   config: ServerConfig;
   /** Every line the server logged, as text. */
   logs: string[];
-  /** A new application with a client holding `scopes` (default all) and a token for it. */
-  tenant(options?: { scopes?: Scope[]; name?: string }): Promise<Tenant>;
+  /**
+   * A new application with a client holding `scopes` (default all) and a token for it. Its
+   * providers are the outbox for both channels unless `providers` names others (a channel left
+   * out is disabled).
+   */
+  tenant(options?: { scopes?: Scope[]; name?: string; providers?: ApplicationSettings['providers'] }): Promise<Tenant>;
   close(): Promise<void>;
 }
 
@@ -67,7 +72,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     logs,
     async tenant(opts = {}) {
       const name = opts.name ?? `tenant-${process.pid}-${++tenants}`;
-      const app = await runtime.applications.create(name);
+      const app = await runtime.applications.create(name, opts.providers === undefined ? {} : { providers: opts.providers });
       const credentials = await runtime.applications.createClient(name, opts.scopes ?? ALL_SCOPES);
       const issued = await runtime.tokens.issue(credentials.client_id, credentials.client_secret, undefined);
       const token = issued.access_token;

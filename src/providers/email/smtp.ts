@@ -23,7 +23,9 @@ export const smtp: ProviderDefinition<Static<typeof ConfigSchema>> = {
   description: 'E-mail through an SMTP server (nodemailer)',
   configSchema: ConfigSchema,
   create(config) {
-    const transport = createTransport(config.url);
+    // nodemailer waits up to 2 min to connect and 10 min for a silent server by default; a send
+    // must end within the worker's send timeout (it also aborts `signal`, see below).
+    const transport = createTransport({ url: config.url, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 });
     const email: EmailProvider = {
       name: 'smtp',
       async send(message, { signal }) {
@@ -31,7 +33,14 @@ export const smtp: ProviderDefinition<Static<typeof ConfigSchema>> = {
         try {
           const mail: Parameters<typeof transport.sendMail>[0] = { from: config.from, to: message.to, subject: message.subject, text: message.text };
           if (message.html !== undefined) mail.html = message.html;
-          const info = await transport.sendMail(mail);
+          // sendMail takes no AbortSignal: stop waiting when the signal fires (send timeout, shutdown),
+          // and let the transport's own timeouts close the abandoned connection.
+          const sending = transport.sendMail(mail);
+          const info = await new Promise<Awaited<typeof sending>>((resolve, reject) => {
+            const onAbort = () => reject(new Error(`aborted: ${String((signal.reason as Error | undefined)?.message ?? signal.reason)}`));
+            signal.addEventListener('abort', onAbort, { once: true });
+            sending.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+          });
           return { providerMessageId: info.messageId ?? null };
         } catch (error) {
           throw classify(error);

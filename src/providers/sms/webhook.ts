@@ -64,7 +64,9 @@ export const webhook: ProviderDefinition<Static<typeof ConfigSchema>> = {
         }
         // 408, 429 and 5xx are worth another try; any other answer will not change.
         const permanent = response.status < 500 && response.status !== 408 && response.status !== 429;
-        throw new ProviderError(`webhook: HTTP ${response.status} ${text.slice(0, 200)}`, { permanent });
+        // Only the status code: the gateway's body (or reason phrase) may echo the request, code
+        // included, and this message goes to the logs, the delivery record and its event.
+        throw new ProviderError(`webhook: HTTP ${response.status}`, { permanent });
       },
     };
     return { sms };
