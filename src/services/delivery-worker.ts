@@ -112,29 +112,51 @@ export function createDeliveryWorker(
     return claimed.length;
   }
 
+  /**
+   * The worker loop: keeps up to BATCH sends in flight, each on its own, so one slow provider
+   * holds up only its own messages. It claims again whenever a send ends, a message is queued,
+   * or the next retry falls due.
+   */
   async function run(): Promise<void> {
+    const inFlight = new Set<Promise<void>>();
     while (running) {
       woken = false;
+      const free = BATCH - inFlight.size;
       let took = 0;
-      try {
-        took = await runOnce();
-      } catch (error) {
-        deps.logger.error({ err: error }, 'delivery worker could not claim messages');
+      if (free > 0) {
+        try {
+          const claimed = await deps.store.deliveries.claim(deps.clock.now(), free, leaseMs);
+          took = claimed.length;
+          for (const delivery of claimed) {
+            const sending: Promise<void> = send(delivery)
+              .catch((error: unknown) => deps.logger.error({ err: error, delivery_id: delivery.id }, 'delivery worker error'))
+              .finally(() => {
+                inFlight.delete(sending);
+                woken = true; // a slot is free: look again
+                wakeUp?.();
+              });
+            inFlight.add(sending);
+          }
+        } catch (error) {
+          deps.logger.error({ err: error }, 'delivery worker could not claim messages');
+        }
       }
       if (!running) break;
-      if (took > 0 || woken) continue;
-      const dueAt = await deps.store.deliveries.nextDueAt().catch(() => null);
+      if ((took > 0 && took === free) || woken) continue;
+      const dueAt = inFlight.size >= BATCH ? null : await deps.store.deliveries.nextDueAt().catch(() => null);
       const sleep = dueAt === null ? IDLE_POLL_MS : Math.max(0, Math.min(IDLE_POLL_MS, dueAt - deps.clock.now()));
-      if (sleep === 0) continue;
+      if (sleep === 0 && !woken) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, sleep);
         wakeUp = () => {
           clearTimeout(timer);
           resolve();
         };
+        if (woken) wakeUp();
       });
       wakeUp = null;
     }
+    await Promise.all(inFlight);
   }
 
   return {
