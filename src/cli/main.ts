@@ -108,7 +108,7 @@ const COMMANDS: Record<string, Command> = {
 
   outbox: {
     summary: 'Show messages of the development outbox provider (newest last)',
-    usage: 'outbox [--app NAME] [--limit N] [--follow]',
+    usage: 'outband outbox [--app NAME] [--limit N] [--follow]',
     options: { app: { type: 'string' }, limit: { type: 'string' }, follow: { type: 'boolean' } },
     async run(values, config) {
       await withRuntime(config, async (runtime) => {
@@ -116,6 +116,7 @@ const COMMANDS: Record<string, Command> = {
         const chosen = typeof values['app'] === 'string' ? apps.filter((a) => a.name === values['app']) : apps;
         if (chosen.length === 0) throw new SetupError(typeof values['app'] === 'string' ? `no application "${values['app']}"` : 'no applications yet');
         const limit = Number(values['limit'] ?? 20);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new SetupError('--limit must be a whole number from 1 to 200');
         const seen = new Set<string>();
         const show = async (first: boolean) => {
           const items = (

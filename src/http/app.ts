@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -36,6 +35,27 @@ export interface AppDeps {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
+/**
+ * Where a parsed body or query string holds a NUL character (U+0000), or null. No field
+ * accepts one, and PostgreSQL cannot store one in text: it would fail the query with a 500.
+ * Iterative, so a deeply nested body cannot overflow the stack.
+ */
+function nulPath(root: unknown, rootPath: string): string | null {
+  const stack: Array<[unknown, string]> = [[root, rootPath]];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [value, path] = next;
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) return path;
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, child] of Object.entries(value)) {
+        if (key.includes('\u0000')) return path;
+        stack.push([child, `${path}.${key}`]);
+      }
+    }
+  }
+  return null;
+}
+
 /** The HTTP API, ready to inject into or listen; it does not listen itself. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -65,8 +85,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  app.addHook('preValidation', async (request) => {
+    const where = nulPath(request.body, 'body') ?? nulPath(request.query, 'querystring');
+    if (where !== null) throw new OutbandError('invalid_request', `${where} contains a NUL character (U+0000), which no field accepts`);
+  });
+  // Bodies are JSON (a form too, on /oauth/token only); Fastify's default text/plain parser would
+  // hand a string to the schema, and a wrong content type would be answered 400, not 415.
+  app.removeContentTypeParser('text/plain');
 
-  await app.register(formbody, { bodyLimit: deps.bodyLimitBytes });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -94,7 +120,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(authPlugin, { tokens: deps.tokens });
 
   await app.register(systemRoutes, { metrics: deps.metrics, ping: deps.ping, draining: deps.draining });
-  await app.register(oauthRoutes, { tokens: deps.tokens });
+  await app.register(oauthRoutes, { tokens: deps.tokens, bodyLimitBytes: deps.bodyLimitBytes });
   await app.register(userRoutes, { prefix: '/v1/users', users: deps.users });
   await app.register(verificationRoutes, { prefix: '/v1/verifications', verifications: deps.verifications });
   await app.register(outboxRoutes, { prefix: '/v1/outbox', outbox: deps.outbox });

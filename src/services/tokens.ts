@@ -118,7 +118,7 @@ export function createTokenService(deps: Pick<ServiceDeps, 'store' | 'clock' | '
       }
       let scopes: Scope[] = client.scopes.filter(isScope);
       if (requested !== undefined && requested.trim() !== '') {
-        const asked = requested.trim().split(/\s+/);
+        const asked = [...new Set(requested.trim().split(/\s+/))];
         const refused = asked.filter((s) => !scopes.includes(s as Scope));
         if (refused.length > 0) {
           throw new OutbandError('invalid_scope', `this client may not request: ${refused.join(' ')}`, { error: 'invalid_scope' });

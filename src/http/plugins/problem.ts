@@ -40,33 +40,34 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, error:
 }
 
 /**
- * Every error becomes problem+json. Expected errors keep their code and caller-facing detail;
- * anything else is logged in full and answered as a bare 500 that reveals nothing.
+ * The problem an error is answered with. Expected errors keep their code and caller-facing
+ * detail; anything else is logged in full and becomes a bare 500 that reveals nothing.
  */
+export function problemFor(error: FastifyError, request: FastifyRequest): OutbandError {
+  if (error instanceof OutbandError) return error;
+  if (error.validation !== undefined) return new OutbandError('invalid_request', describeValidation(error));
+  const mapped = error.code !== undefined ? FASTIFY_CODES[error.code] : undefined;
+  if (mapped !== undefined) {
+    const detail = mapped === 'malformed_json' ? `the body is not valid JSON: ${error.message}` : error.message;
+    return new OutbandError(mapped, detail);
+  }
+  if (error instanceof SyntaxError && (error as { statusCode?: number }).statusCode === 400) {
+    return new OutbandError('malformed_json', `the body is not valid JSON: ${error.message}`);
+  }
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    request.log.info({ code: error.code, status }, 'client error');
+    const code: ErrorCode = status === 404 ? 'not_found' : status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : 'invalid_request';
+    return new OutbandError(code, error.message);
+  }
+  request.log.error({ err: error }, 'unexpected error');
+  return new OutbandError('internal_error', 'something went wrong on our side; the request id identifies it in our logs');
+}
+
+/** Every error becomes problem+json (see problemFor). */
 export const problemPlugin = fp(
   async (app: FastifyInstance) => {
-    app.setErrorHandler((error: FastifyError, request, reply) => {
-      if (error instanceof OutbandError) return sendProblem(reply, request, error);
-      if (error.validation !== undefined) {
-        return sendProblem(reply, request, new OutbandError('invalid_request', describeValidation(error)));
-      }
-      const mapped = error.code !== undefined ? FASTIFY_CODES[error.code] : undefined;
-      if (mapped !== undefined) {
-        const detail = mapped === 'malformed_json' ? `the body is not valid JSON: ${error.message}` : error.message;
-        return sendProblem(reply, request, new OutbandError(mapped, detail));
-      }
-      if (error instanceof SyntaxError && (error as { statusCode?: number }).statusCode === 400) {
-        return sendProblem(reply, request, new OutbandError('malformed_json', `the body is not valid JSON: ${error.message}`));
-      }
-      const status = error.statusCode ?? 500;
-      if (status >= 400 && status < 500) {
-        request.log.info({ code: error.code, status }, 'client error');
-        const code: ErrorCode = status === 404 ? 'not_found' : status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : 'invalid_request';
-        return sendProblem(reply, request, new OutbandError(code, error.message));
-      }
-      request.log.error({ err: error }, 'unexpected error');
-      return sendProblem(reply, request, new OutbandError('internal_error', 'something went wrong on our side; the request id identifies it in our logs'));
-    });
+    app.setErrorHandler((error: FastifyError, request, reply) => sendProblem(reply, request, problemFor(error, request)));
     app.setNotFoundHandler((request, reply) =>
       sendProblem(reply, request, new OutbandError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)),
     );

@@ -1,7 +1,10 @@
+import formbody from '@fastify/formbody';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyError } from 'fastify';
 import { Type } from 'typebox';
 import { OutbandError } from '../../domain/errors.ts';
 import type { TokenService } from '../../services/tokens.ts';
+import { problemFor, sendProblem } from '../plugins/problem.ts';
 import { problems } from '../schemas/common.ts';
 
 const TokenRequest = Type.Object(
@@ -16,7 +19,7 @@ const TokenRequest = Type.Object(
 
 const TokenResponse = Type.Object({
   access_token: Type.String({ description: 'An ES256-signed JWT; send it as "Authorization: Bearer <token>"' }),
-  token_type: Type.Literal('Bearer'),
+  token_type: Type.Literal('Bearer', { description: 'Always "Bearer"' }),
   expires_in: Type.Integer({ description: 'Seconds until the token expires' }),
   scope: Type.String({ description: 'The scopes granted, space-separated' }),
 });
@@ -43,7 +46,23 @@ function basicCredentials(header: string | undefined): { id: string; secret: str
   return { id: unescape(decoded.slice(0, colon)), secret: unescape(decoded.slice(colon + 1)) };
 }
 
-export const oauthRoutes: FastifyPluginAsyncTypebox<{ tokens: TokenService }> = async (app, { tokens }) => {
+export const oauthRoutes: FastifyPluginAsyncTypebox<{ tokens: TokenService; bodyLimitBytes: number }> = async (app, { tokens, bodyLimitBytes }) => {
+  // Form bodies here only (RFC 6749 §4.4.2); the rest of the API takes JSON and answers 415 to a form.
+  await app.register(formbody, { bodyLimit: bodyLimitBytes });
+
+  // RFC 6749 §5.2: every error of the token endpoint carries `error`, also those raised before
+  // the handler runs (schema, JSON, media type, size), and a failed Basic authentication is
+  // answered with WWW-Authenticate. This error handler applies to this plugin's routes only.
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const problem = problemFor(error, request);
+    if (problem.code === 'invalid_client' && /^Basic /i.test(request.headers.authorization ?? '')) {
+      reply.header('www-authenticate', 'Basic realm="outband"');
+    }
+    const withError = problem.status >= 500 || problem.extra['error'] !== undefined ? problem : new OutbandError(problem.code, problem.detail, { ...problem.extra, error: 'invalid_request' });
+    reply.header('cache-control', 'no-store');
+    return sendProblem(reply, request, withError);
+  });
+
   app.post(
     '/oauth/token',
     {
@@ -52,6 +71,7 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<{ tokens: TokenService }> = 
         summary: 'Get an access token (OAuth 2.0 client credentials)',
         description:
           'Authenticate with client_id and client_secret, by HTTP Basic or in the body (form or JSON). Errors carry the RFC 6749 `error` member besides `code`.',
+        consumes: ['application/x-www-form-urlencoded', 'application/json'],
         body: TokenRequest,
         response: { 200: TokenResponse, ...problems(400, 401, 413, 415) },
       },

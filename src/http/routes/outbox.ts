@@ -32,7 +32,7 @@ export const outboxRoutes: FastifyPluginAsyncTypebox<{ outbox: OutboxService }> 
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ items: Type.Array(OutboxItem) }), ...problems(400, 401, 403) },
+        response: { 200: Type.Object({ items: Type.Array(OutboxItem, { description: 'The messages, newest first' }) }), ...problems(400, 401, 403) },
       },
     },
     async (request) => {

@@ -25,6 +25,8 @@ export const VerificationStartBody = Type.Object(
     params: Type.Optional(
       Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_]{0,31}$' }), Type.String({ maxLength: 200 }), {
         maxProperties: 20,
+        // Without this, a key that does not match the pattern would be let through.
+        additionalProperties: false,
         description: 'Template parameters; parameters a template does not use are ignored',
       }),
     ),
