@@ -85,7 +85,8 @@ export function createUserService(deps: Pick<ServiceDeps, 'store' | 'clock' | 'r
 
     async find(principal: Principal, lookup: UserLookup): Promise<User[]> {
       if ('email' in lookup) return deps.store.users.find(principal.applicationId, { email: parseEmail(lookup.email) });
-      if ('phone' in lookup) return deps.store.users.find(principal.applicationId, { phone: parsePhone(lookup.phone).e164 });
+      // An unencoded "+" in a query string arrives as a space: "?phone=+316…" means "+316…".
+      if ('phone' in lookup) return deps.store.users.find(principal.applicationId, { phone: parsePhone(lookup.phone.replace(/^ (?=\d)/, '+')).e164 });
       return deps.store.users.find(principal.applicationId, lookup);
     },
 

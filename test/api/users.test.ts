@@ -88,6 +88,7 @@ for (const dialect of dialects()) {
         assert.deepEqual(await lookup(tenant, `phone=${encodeURIComponent(phone)}`), [alice.id], phone);
       }
       assert.deepEqual(await lookup(tenant, 'phone=%2B31687654321'), [bob.id]);
+      assert.deepEqual(await lookup(tenant, 'phone=+31687654321'), [bob.id], 'an unencoded + (read as a space) still means +');
       assert.deepEqual(await lookup(tenant, 'external_id=bob'), [bob.id]);
       assert.deepEqual(await lookup(tenant, 'external_id=carol'), []);
       assert.deepEqual(await lookup(tenant, 'email=carol%40example.com'), []);
