@@ -10,7 +10,7 @@ import { buildApp } from './http/app.ts';
 import { createLogger } from './observability/logger.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { PROVIDERS } from './providers/registry.ts';
-import type { ProviderInstances } from './providers/types.ts';
+import type { ProviderInstances, ProviderReports } from './providers/types.ts';
 import { createApplicationService, type ApplicationService } from './services/applications.ts';
 import { createDeliveryWorker, type DeliveryWorker } from './services/delivery-worker.ts';
 import { systemClock, type Clock } from './services/deps.ts';
@@ -75,10 +75,19 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
   const metrics = createMetrics();
   const outbox = createOutboxService({ store, clock, random, keys });
   const providers = new Map<string, ProviderInstances>();
+  // Receipts and inbound SMS are recorded from issue [2] on; until then they are logged only.
+  const reports: ProviderReports = {
+    async receipt(receipt) {
+      logger.info({ provider: receipt.provider, provider_message_id: receipt.providerMessageId, status: receipt.status }, 'delivery receipt');
+    },
+    async inbound(message) {
+      logger.info({ provider: message.provider, provider_message_id: message.providerMessageId }, 'inbound sms');
+    },
+  };
   for (const [name, providerConfig] of Object.entries(config.providers)) {
     if (name === 'outbox' && config.production) continue;
     const definition = PROVIDERS[name];
-    if (definition !== undefined) providers.set(name, definition.create(providerConfig, { outbox: outbox.sink }));
+    if (definition !== undefined) providers.set(name, definition.create(providerConfig, { outbox: outbox.sink, reports }));
   }
 
   const deps = { store, clock, random, keys, notifier, metrics, logger, providers };

@@ -22,6 +22,30 @@ export interface EmailMessage {
   reference: MessageReference;
 }
 
+/** A voice call that speaks a message (the code digit by digit). */
+export interface VoiceMessage {
+  /** E.164 */
+  to: string;
+  /** The words to speak, plain text. */
+  speech: string;
+  /** The same as SSML, for providers that take it. */
+  ssml: string;
+  /** BCP 47 language of the speech, e.g. "nl-NL". */
+  language: string;
+  reference: MessageReference;
+}
+
+/** A call that rings and is not meant to be answered: the caller number carries the code. */
+export interface MissedCallMessage {
+  /** E.164 */
+  to: string;
+  /** E.164 caller id, drawn from the operator's pool; its last digits are the code. */
+  from: string;
+  /** How long the phone rings before the call is dropped. */
+  ringSeconds: number;
+  reference: MessageReference;
+}
+
 export interface SendOptions {
   /** Aborted when the send takes too long or the server shuts down. */
   signal: AbortSignal;
@@ -61,6 +85,49 @@ export interface EmailProvider {
   close?(): Promise<void>;
 }
 
+export interface VoiceProvider {
+  readonly name: string;
+  send(message: VoiceMessage, options: SendOptions): Promise<SendResult>;
+  check?(): Promise<void>;
+  close?(): Promise<void>;
+}
+
+export interface CallProvider {
+  readonly name: string;
+  call(message: MissedCallMessage, options: SendOptions): Promise<SendResult>;
+  check?(): Promise<void>;
+  close?(): Promise<void>;
+}
+
+/** A delivery report from a provider (an SMPP receipt, a Twilio status callback). */
+export interface DeliveryReceipt {
+  provider: string;
+  providerMessageId: string;
+  status: 'delivered' | 'undelivered' | 'failed';
+  /** The provider's own error code or text, for the delivery record (never shown to API callers verbatim). */
+  error?: string;
+  at: number;
+}
+
+/** An SMS a user sent to one of our numbers (two-way SMS). */
+export interface InboundSms {
+  provider: string;
+  /** E.164 of the sender */
+  from: string;
+  /** Our number it was sent to */
+  to: string;
+  text: string;
+  /** The provider's id of the inbound message: the same id twice is processed once. */
+  providerMessageId: string;
+  at: number;
+}
+
+/** Where providers report what happens after a send; the composition root supplies it. */
+export interface ProviderReports {
+  receipt(receipt: DeliveryReceipt): Promise<void>;
+  inbound(message: InboundSms): Promise<void>;
+}
+
 /** What the dev outbox provider writes to; the composition root supplies it. */
 export interface OutboxSink {
   record(message: { channel: 'sms' | 'email'; to: string; subject?: string; text: string; html?: string; reference: MessageReference }): Promise<void>;
@@ -68,11 +135,14 @@ export interface OutboxSink {
 
 export interface ProviderDeps {
   outbox: OutboxSink;
+  reports: ProviderReports;
 }
 
 export interface ProviderInstances {
   sms?: SmsProvider;
   email?: EmailProvider;
+  voice?: VoiceProvider;
+  call?: CallProvider;
 }
 
 /**
