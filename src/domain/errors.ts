@@ -28,6 +28,8 @@ export const ERRORS = {
   recipient_ambiguous: { status: 422, title: 'Give either user_id or to, not both' },
   channel_not_enabled: { status: 422, title: 'The channel is not enabled for this application' },
   return_code_not_allowed: { status: 403, title: 'return_code needs the verifications:code scope' },
+  resend_cooldown: { status: 429, title: 'A new code was sent moments ago; wait before asking again' },
+  resend_limit_reached: { status: 429, title: 'This verification was resent as often as allowed' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   uri_too_long: { status: 414, title: 'A path parameter is too long' },
   unsupported_media_type: { status: 415, title: 'The content type is not supported' },

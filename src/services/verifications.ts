@@ -1,11 +1,12 @@
 import { CHANNEL_DEFINITIONS } from '../channels/index.ts';
 import { parseLocale } from '../domain/address/locale.ts';
 import { maskRecipient, parseRecipient } from '../domain/address/recipient.ts';
-import type { Channel } from '../domain/application.ts';
+import type { Application, Channel } from '../domain/application.ts';
+import { codeHmac, generateCode } from '../domain/codes/code.ts';
 import { seal } from '../domain/codes/keys.ts';
 import type { Delivery } from '../domain/delivery.ts';
 import { OutbandError } from '../domain/errors.ts';
-import { MAX_WAIT_SECONDS } from '../domain/policy/limits.ts';
+import { MAX_WAIT_SECONDS, RESEND } from '../domain/policy/limits.ts';
 import { newId } from '../domain/random.ts';
 import { renderMessage } from '../domain/templates/render.ts';
 import {
@@ -20,6 +21,7 @@ import {
   type Verification,
   type VerificationStatus,
 } from '../domain/verification/verification.ts';
+import type { Write } from '../store/store.ts';
 import type { ServiceDeps } from './deps.ts';
 import { verificationEventWrites } from './events.ts';
 import type { Principal } from './tokens.ts';
@@ -100,7 +102,14 @@ export function createVerificationService(
    * means another write won, and a verification takes only a few writes before it is final,
    * so this ends quickly even under a burst of parallel requests.
    */
-  async function apply(applicationId: string, id: string, input: Input, actor: string): Promise<{ decision: Decision; before: Verification }> {
+  async function apply(
+    applicationId: string,
+    id: string,
+    input: Input,
+    actor: string,
+    /** Writes that go with a decision that changes the verification (a resend's message). */
+    alongside: (next: Verification, now: number) => Write[] = () => [],
+  ): Promise<{ decision: Decision; before: Verification }> {
     for (let round = 0; round < MAX_DECISION_ROUNDS; round++) {
       const before = await load(applicationId, id);
       const now = deps.clock.now();
@@ -109,6 +118,7 @@ export function createVerificationService(
       const result = await deps.store.commit({
         writes: [
           { kind: 'verification.update', verification: decision.next, expectedVersion: before.version },
+          ...alongside(decision.next, now),
           ...verificationEventWrites(decision.events, { applicationId, verificationId: id, actor, now, random: deps.random }),
         ],
       });
@@ -120,10 +130,52 @@ export function createVerificationService(
     throw new OutbandError('concurrent_update', 'the verification kept changing while this request was applied; try again');
   }
 
+  /** The outgoing message with the code, sealed, queued in the same unit as the decision. */
+  function messageWrite(app: Application, v: Verification, provider: string, code: string, now: number): Write {
+    const message = renderMessage(v.channel, v.locale, { code, appName: app.name, ttlSeconds: Math.max(0, Math.round((v.expiresAt - now) / 1000)) });
+    const delivery: Delivery = {
+      id: newId('dlv', deps.random),
+      applicationId: app.id,
+      verificationId: v.id,
+      channel: v.channel,
+      provider,
+      recipient: v.recipient,
+      sealedMessage: seal(deps.keys.sealKey, JSON.stringify(message), deps.random),
+      status: 'queued',
+      attempts: 0,
+      nextAttemptAt: now,
+      lockedUntil: null,
+      providerMessageId: null,
+      error: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    return { kind: 'delivery.insert', delivery };
+  }
+
+  async function loadApplication(principal: Principal): Promise<Application> {
+    const app = await deps.store.applications.byId(principal.applicationId);
+    if (app === undefined) throw new OutbandError('invalid_token', 'the application of this token no longer exists');
+    return app;
+  }
+
+  /** The recipient of a verification moved to `channel`: the user's address there, or the same phone. */
+  async function recipientOn(v: Verification, channel: Channel): Promise<string> {
+    if (channel === v.channel) return v.recipient;
+    const field = CHANNEL_DEFINITIONS[channel].userAddress;
+    if (v.userId !== null) {
+      const user = await deps.store.users.byId(v.applicationId, v.userId);
+      const address = user?.[field] ?? null;
+      if (address === null) throw new OutbandError('recipient_missing', `the user has no ${field === 'phone' ? 'phone number' : 'e-mail address'} for ${channel}`);
+      return address;
+    }
+    if (CHANNEL_DEFINITIONS[v.channel].userAddress === field) return v.recipient;
+    throw new OutbandError('recipient_missing', `this verification was started with "to", which has no address for ${channel}; start a new one`);
+  }
+
   return {
     async start(principal: Principal, input: StartInput): Promise<{ view: VerificationView; code?: string }> {
-      const app = await deps.store.applications.byId(principal.applicationId);
-      if (app === undefined) throw new OutbandError('invalid_token', 'the application of this token no longer exists');
+      const app = await loadApplication(principal);
       const provider = app.settings.providers[input.channel];
       if (provider === undefined) throw new OutbandError('channel_not_enabled', `the ${input.channel} channel is not enabled for this application`);
       if (input.return_code === true && !principal.scopes.has('verifications:code')) {
@@ -167,28 +219,10 @@ export function createVerificationService(
         deps.random,
         deps.keys.codeKey,
       );
-      const message = renderMessage(input.channel, locale, { code, appName: app.name, ttlSeconds });
-      const delivery: Delivery = {
-        id: newId('dlv', deps.random),
-        applicationId: app.id,
-        verificationId: verification.id,
-        channel: input.channel,
-        provider,
-        recipient,
-        sealedMessage: seal(deps.keys.sealKey, JSON.stringify(message), deps.random),
-        status: 'queued',
-        attempts: 0,
-        nextAttemptAt: now,
-        lockedUntil: null,
-        providerMessageId: null,
-        error: null,
-        createdAt: now,
-        updatedAt: now,
-      };
       const result = await deps.store.commit({
         writes: [
           { kind: 'verification.insert', verification },
-          { kind: 'delivery.insert', delivery },
+          messageWrite(app, verification, provider, code, now),
           ...verificationEventWrites(events, { applicationId: app.id, verificationId: verification.id, actor: `client:${principal.clientId}`, now, random: deps.random }),
         ],
       });
@@ -242,6 +276,35 @@ export function createVerificationService(
     async cancel(principal: Principal, id: string): Promise<VerificationView> {
       const { decision, before } = await apply(principal.applicationId, id, { type: 'cancel' }, `client:${principal.clientId}`);
       if (decision.outcome.kind === 'closed') throw closedError(decision.outcome.status, decision.outcome.reason);
+      return toView(decision.next ?? before, deps.clock.now());
+    },
+
+    /**
+     * Sends a new code, on the same channel or another enabled one. The old code stops working;
+     * attempts already used stay used (SEC-07). A cooldown and a cap bound how often.
+     */
+    async resend(principal: Principal, id: string, input: { channel?: Channel }): Promise<VerificationView> {
+      const app = await loadApplication(principal);
+      const current = await load(app.id, id);
+      const channel = input.channel ?? current.channel;
+      const provider = app.settings.providers[channel];
+      if (provider === undefined) throw new OutbandError('channel_not_enabled', `the ${channel} channel is not enabled for this application`);
+      const recipient = await recipientOn(current, channel);
+      const code = generateCode(current.codeLength, deps.random);
+      const { decision, before } = await apply(
+        app.id,
+        id,
+        { type: 'resend', codeHmac: codeHmac(deps.keys.codeKey, id, code), channel, recipient, policy: RESEND },
+        `client:${principal.clientId}`,
+        (next, now) => [messageWrite(app, next, provider, code, now)],
+      );
+      const outcome = decision.outcome;
+      if (outcome.kind === 'closed') throw closedError(outcome.status, outcome.reason);
+      if (outcome.kind === 'resend_cooldown') {
+        throw new OutbandError('resend_cooldown', `wait ${outcome.retryAfterSeconds} s before sending the code again`, { retry_after: outcome.retryAfterSeconds });
+      }
+      if (outcome.kind === 'resend_limit') throw new OutbandError('resend_limit_reached', `the code was already sent again ${outcome.limit} times; start a new verification`);
+      options.wakeDelivery();
       return toView(decision.next ?? before, deps.clock.now());
     },
 

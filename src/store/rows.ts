@@ -55,12 +55,15 @@ export function toVerification(row: Selectable<Tables['verifications']>): Verifi
     status: row.status as VerificationStatus,
     reason: row.reason as Reason | null,
     codeHmac: row.code_hmac,
+    codeLength: row.code_length,
     attempts: row.attempts,
     maxAttempts: row.max_attempts,
     locale: row.locale,
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     decidedAt: row.decided_at,
+    resends: row.resends,
+    lastSentAt: row.last_sent_at,
     version: row.version,
   };
 }
@@ -76,12 +79,15 @@ export function fromVerification(v: Verification): Selectable<Tables['verificati
     status: v.status,
     reason: v.reason,
     code_hmac: v.codeHmac,
+    code_length: v.codeLength,
     attempts: v.attempts,
     max_attempts: v.maxAttempts,
     locale: v.locale,
     created_at: v.createdAt,
     expires_at: v.expiresAt,
     decided_at: v.decidedAt,
+    resends: v.resends,
+    last_sent_at: v.lastSentAt,
     version: v.version,
   };
 }

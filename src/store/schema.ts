@@ -58,12 +58,15 @@ export interface VerificationsTable {
   status: string;
   reason: string | null;
   code_hmac: string;
+  code_length: number;
   attempts: number;
   max_attempts: number;
   locale: string;
   created_at: number;
   expires_at: number;
   decided_at: number | null;
+  resends: number;
+  last_sent_at: number;
   version: number;
 }
 

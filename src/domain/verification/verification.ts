@@ -17,6 +17,7 @@ export type Reason = 'max_attempts' | 'delivery_failed' | 'cancelled' | 'expired
  */
 export const TRANSITIONS = [
   { from: 'pending', to: 'pending', on: 'wrong code, attempts left' },
+  { from: 'pending', to: 'pending', on: 'new code sent, old one void' },
   { from: 'pending', to: 'approved', on: 'correct code' },
   { from: 'pending', to: 'failed', on: 'wrong code, no attempts left' },
   { from: 'pending', to: 'failed', on: 'delivery failed for good' },
@@ -36,12 +37,18 @@ export interface Verification {
   status: VerificationStatus;
   reason: Reason | null;
   codeHmac: string;
+  /** Digits in the code, so that a resend sends a code like the first. */
+  codeLength: number;
   attempts: number;
   maxAttempts: number;
   locale: string;
   createdAt: number;
   expiresAt: number;
   decidedAt: number | null;
+  /** How many times the code was sent again on request. */
+  resends: number;
+  /** When the code last went out (start or resend): the resend cooldown counts from here. */
+  lastSentAt: number;
   /** Bumped on every change: a write applies only to the version it was decided on. */
   version: number;
 }
@@ -52,7 +59,8 @@ export type VerificationEventType =
   | 'verification.check_failed'
   | 'verification.failed'
   | 'verification.expired'
-  | 'verification.cancelled';
+  | 'verification.cancelled'
+  | 'verification.resent';
 
 export interface VerificationEvent {
   type: VerificationEventType;
@@ -63,7 +71,17 @@ export type Input =
   | { type: 'check'; code: string; codeKey: Uint8Array }
   | { type: 'cancel' }
   | { type: 'expire' }
-  | { type: 'delivery_failed' };
+  | { type: 'delivery_failed' }
+  /**
+   * Send a new code, on the same or another channel. The old code stops working and the
+   * attempts already used stay used (SEC-07): a resend never buys a guesser more tries.
+   */
+  | { type: 'resend'; codeHmac: string; channel: Channel; recipient: string; policy: ResendPolicy };
+
+export interface ResendPolicy {
+  cooldownSeconds: number;
+  maxResends: number;
+}
 
 export type Outcome =
   | { kind: 'approved' }
@@ -72,6 +90,9 @@ export type Outcome =
   | { kind: 'cancelled' }
   | { kind: 'expired' }
   | { kind: 'closed'; status: TerminalStatus; reason: Reason | null }
+  | { kind: 'resent' }
+  | { kind: 'resend_cooldown'; retryAfterSeconds: number }
+  | { kind: 'resend_limit'; limit: number }
   | { kind: 'unchanged' };
 
 export interface Decision {
@@ -112,12 +133,15 @@ export function createVerification(
     status: 'pending',
     reason: null,
     codeHmac: codeHmac(codeKey, id, code),
+    codeLength: input.codeLength,
     attempts: 0,
     maxAttempts: input.maxAttempts,
     locale: input.locale,
     createdAt: now,
     expiresAt: now + input.ttlSeconds * 1000,
     decidedAt: null,
+    resends: 0,
+    lastSentAt: now,
     version: 0,
   };
   return { verification, code, events: [event('verification.started', verification)] };
@@ -151,6 +175,8 @@ export function decide(v: Verification, input: Input, now: number): Decision {
     }
     case 'expire':
       return { next: null, events: [], outcome: { kind: 'unchanged' } };
+    case 'resend':
+      return resend(v, input, now);
     case 'delivery_failed': {
       const next = close(v, 'failed', 'delivery_failed', now);
       return { next, events: [event('verification.failed', next)], outcome: { kind: 'failed' } };
@@ -174,6 +200,22 @@ function check(v: Verification, code: string, codeKey: Uint8Array, now: number):
   }
   const next: Verification = { ...v, attempts, version: v.version + 1 };
   return { next, events: [event('verification.check_failed', next)], outcome: { kind: 'incorrect', attemptsLeft: attemptsLeft(next) } };
+}
+
+function resend(v: Verification, input: Extract<Input, { type: 'resend' }>, now: number): Decision {
+  if (v.resends >= input.policy.maxResends) return { next: null, events: [], outcome: { kind: 'resend_limit', limit: input.policy.maxResends } };
+  const readyAt = v.lastSentAt + input.policy.cooldownSeconds * 1000;
+  if (now < readyAt) return { next: null, events: [], outcome: { kind: 'resend_cooldown', retryAfterSeconds: Math.ceil((readyAt - now) / 1000) } };
+  const next: Verification = {
+    ...v,
+    codeHmac: input.codeHmac,
+    channel: input.channel,
+    recipient: input.recipient,
+    resends: v.resends + 1,
+    lastSentAt: now,
+    version: v.version + 1,
+  };
+  return { next, events: [event('verification.resent', next)], outcome: { kind: 'resent' } };
 }
 
 function close(v: Verification, status: TerminalStatus, reason: Reason | null, now: number): Verification {

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { VerificationService } from '../../services/verifications.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { problems } from '../schemas/common.ts';
-import { CheckBody, CheckResult, VerificationParams, VerificationStartBody, VerificationStarted, VerificationView, WaitQuery } from '../schemas/verifications.ts';
+import { CheckBody, CheckResult, ResendBody, VerificationParams, VerificationStartBody, VerificationStarted, VerificationView, WaitQuery } from '../schemas/verifications.ts';
 
 export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: VerificationService }> = async (app, { verifications }) => {
   app.post(
@@ -53,6 +53,28 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: Veri
       },
     },
     async (request) => verifications.check(principalOf(request), request.params.id, request.body.code),
+  );
+
+  app.post(
+    '/:id/resend',
+    {
+      config: { scope: 'verifications:write' },
+      schema: {
+        tags: ['verifications'],
+        summary: 'Send a new code',
+        description:
+          'Sends a new code, on the same channel or another enabled one. The previous code stops working, the attempts already used stay used, and the expiry does not move. ' +
+          'At most 3 resends, 30 s apart: earlier answers 429 resend_cooldown with retry_after.',
+        params: VerificationParams,
+        body: ResendBody,
+        response: { 200: VerificationView, ...problems(400, 401, 403, 404, 409, 413, 415, 422, 429) },
+      },
+      // No body at all means the defaults, as an empty object does.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+    },
+    async (request) => verifications.resend(principalOf(request), request.params.id, request.body),
   );
 
   app.post(

@@ -83,3 +83,12 @@ export const WaitQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+
+export const ResendBody = Type.Object(
+  {
+    channel: Type.Optional(
+      Type.Union([Type.Literal('sms'), Type.Literal('email')], { description: "Send the new code on this channel instead; default the verification's own" }),
+    ),
+  },
+  { additionalProperties: false, description: 'Optional; an empty body resends on the same channel' },
+);

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Dialect } from '../database.ts';
 import type { Tables } from '../schema.ts';
 import * as initial from './001-initial.ts';
+import * as resends from './002-resends.ts';
 
 interface Migration {
   version: number;
@@ -10,7 +11,10 @@ interface Migration {
 }
 
 /** Forward only: a released migration is never edited; a change is a new one. */
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial', up: initial.up }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial', up: initial.up },
+  { version: 2, name: 'resends', up: resends.up },
+];
 
 /**
  * Applies the missing migrations, each in its own transaction. On PostgreSQL an advisory
