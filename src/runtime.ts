@@ -15,6 +15,7 @@ import { createApplicationService, type ApplicationService } from './services/ap
 import { createDeliveryWorker, type DeliveryWorker } from './services/delivery-worker.ts';
 import { systemClock, type Clock } from './services/deps.ts';
 import { createOutboxService, type OutboxService } from './services/outbox.ts';
+import { createReceiptService, type ReceiptService } from './services/receipts.ts';
 import { createTokenService, type TokenService } from './services/tokens.ts';
 import { createUserService, type UserService } from './services/users.ts';
 import { createVerificationService, type VerificationService } from './services/verifications.ts';
@@ -34,6 +35,7 @@ export interface Runtime {
   users: UserService;
   verifications: VerificationService;
   outbox: OutboxService;
+  receipts: ReceiptService;
   worker: DeliveryWorker;
   notifier: Notifier;
   /** Stops taking work, lets requests and long-polls finish, and closes the database. */
@@ -75,11 +77,12 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
   const metrics = createMetrics();
   const outbox = createOutboxService({ store, clock, random, keys });
   const providers = new Map<string, ProviderInstances>();
-  // Receipts and inbound SMS are recorded from issue [2] on; until then they are logged only.
+  const receipts = createReceiptService({ store, clock, random, logger });
   const reports: ProviderReports = {
     async receipt(receipt) {
-      logger.info({ provider: receipt.provider, provider_message_id: receipt.providerMessageId, status: receipt.status }, 'delivery receipt');
+      await receipts.record(receipt);
     },
+    // Two-way SMS replies are matched to verifications in a later step; logged meanwhile.
     async inbound(message) {
       logger.info({ provider: message.provider, provider_message_id: message.providerMessageId }, 'inbound sms');
     },
@@ -133,6 +136,7 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
     users,
     verifications,
     outbox,
+    receipts,
     worker,
     notifier,
     close() {

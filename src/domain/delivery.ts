@@ -1,6 +1,10 @@
 import type { Channel } from './application.ts';
 
-export type DeliveryStatus = 'queued' | 'sending' | 'sent' | 'failed';
+/**
+ * queued → sending → sent → delivered | undelivered (from the provider's receipt), or failed
+ * when no try succeeded. A provider without receipts leaves a message at sent.
+ */
+export type DeliveryStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'undelivered' | 'failed';
 
 export interface Delivery {
   id: string;
@@ -18,6 +22,14 @@ export interface Delivery {
   error: string | null;
   createdAt: number;
   updatedAt: number;
+  sentAt: number | null;
+  receiptAt: number | null;
+}
+
+/** What a receipt does to a message: null when it changes nothing (a repeat, or a late one). */
+export function applyReceipt(d: Delivery, status: 'delivered' | 'undelivered' | 'failed', error: string | null, now: number): Delivery | null {
+  if (d.status !== 'sent') return null;
+  return { ...d, status: status === 'delivered' ? 'delivered' : 'undelivered', error: status === 'delivered' ? null : error, receiptAt: now, updatedAt: now };
 }
 
 /** How many times a message is tried before it fails for good. */

@@ -56,7 +56,7 @@ export function createDeliveryWorker(
     const now = deps.clock.now();
     const guard = { expectedStatus: 'sending' as const, expectedAttempts: delivery.attempts };
     if (outcome.ok) {
-      const sent: Delivery = { ...delivery, status: 'sent', sealedMessage: null, lockedUntil: null, providerMessageId: outcome.providerMessageId, error: null, updatedAt: now };
+      const sent: Delivery = { ...delivery, status: 'sent', sealedMessage: null, lockedUntil: null, providerMessageId: outcome.providerMessageId, error: null, updatedAt: now, sentAt: now };
       const result = await deps.store.commit({ writes: [{ kind: 'delivery.update', delivery: sent, ...guard }, deliveryEvent('delivery.sent', sent, now)] });
       deps.metrics.deliveries.inc({ channel: delivery.channel, provider: delivery.provider, status: 'sent' });
       log.info({ status: result.ok ? 'sent' : 'sent_after_lease_lost' }, 'delivery sent');

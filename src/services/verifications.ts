@@ -73,6 +73,23 @@ export function toView(v: Verification, now: number): VerificationView {
   };
 }
 
+export interface DeliveryView {
+  id: string;
+  channel: string;
+  provider: string;
+  status: Delivery['status'];
+  attempts: number;
+  error: string | null;
+  created_at: string;
+  sent_at: string | null;
+  receipt_at: string | null;
+}
+
+function deliveryView(d: Delivery): DeliveryView {
+  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+  return { id: d.id, channel: d.channel, provider: d.provider, status: d.status, attempts: d.attempts, error: d.error, created_at: new Date(d.createdAt).toISOString(), sent_at: iso(d.sentAt), receipt_at: iso(d.receiptAt) };
+}
+
 /** The 409 for an input on a verification that is no longer pending. */
 function closedError(status: VerificationStatus, reason: Reason | null): OutbandError {
   const extra = { verification_status: status, reason };
@@ -149,6 +166,8 @@ export function createVerificationService(
       error: null,
       createdAt: now,
       updatedAt: now,
+      sentAt: null,
+      receiptAt: null,
     };
     return { kind: 'delivery.insert', delivery };
   }
@@ -237,7 +256,7 @@ export function createVerificationService(
      * The verification; with `waitSeconds`, a long-poll that answers as soon as the status
      * changes (or the verification expires), or after the wait with the current state.
      */
-    async get(principal: Principal, id: string, waitSeconds = 0): Promise<VerificationView> {
+    async get(principal: Principal, id: string, waitSeconds = 0): Promise<VerificationView & { deliveries: DeliveryView[] }> {
       const wait = Math.min(Math.max(0, waitSeconds), MAX_WAIT_SECONDS) * 1000;
       let changed = () => {};
       let signal = new Promise<void>((resolve) => (changed = resolve));
@@ -250,7 +269,9 @@ export function createVerificationService(
           const v = await load(principal.applicationId, id);
           const now = deps.clock.now();
           const status = statusAt(v, now);
-          if (status !== 'pending' || now >= deadline || options.shutdown.aborted) return toView(v, now);
+          if (status !== 'pending' || now >= deadline || options.shutdown.aborted) {
+            return { ...toView(v, now), deliveries: (await deps.store.deliveries.byVerification(v.id)).map(deliveryView) };
+          }
           let timer: NodeJS.Timeout | undefined;
           const timeUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.min(deadline, v.expiresAt) - now + 1)));
           await Promise.race([signal, timeUp, shutdown]);

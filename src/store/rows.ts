@@ -109,6 +109,8 @@ export function toDelivery(row: Selectable<Tables['deliveries']>): Delivery {
     error: row.error,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    sentAt: row.sent_at,
+    receiptAt: row.receipt_at,
   };
 }
 
@@ -129,6 +131,8 @@ export function fromDelivery(d: Delivery): Selectable<Tables['deliveries']> {
     error: d.error,
     created_at: d.createdAt,
     updated_at: d.updatedAt,
+    sent_at: d.sentAt,
+    receipt_at: d.receiptAt,
   };
 }
 

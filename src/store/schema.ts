@@ -88,6 +88,9 @@ export interface DeliveriesTable {
   error: string | null;
   created_at: number;
   updated_at: number;
+  sent_at: number | null;
+  /** When the provider's delivery receipt (delivered or not) arrived. */
+  receipt_at: number | null;
 }
 
 export interface OutboxMessagesTable {

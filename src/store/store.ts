@@ -228,6 +228,16 @@ export function createStore(database: Database) {
           return rows.map(toDelivery);
         });
       },
+      /** The message a provider's receipt is about. */
+      async byProviderMessageId(provider: string, providerMessageId: string): Promise<Delivery | undefined> {
+        const row = await db
+          .selectFrom('deliveries')
+          .selectAll()
+          .where('provider', '=', provider)
+          .where('provider_message_id', '=', providerMessageId)
+          .executeTakeFirst();
+        return row && toDelivery(row);
+      },
       /** When the next message falls due, to sleep until then. */
       async nextDueAt(): Promise<number | null> {
         const row = await db

@@ -74,6 +74,8 @@ function newDelivery(app: Application, verification: Verification, overrides: Pa
     error: null,
     createdAt: T0,
     updatedAt: T0,
+    sentAt: null,
+    receiptAt: null,
     ...overrides,
   };
 }

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { VerificationService } from '../../services/verifications.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { problems } from '../schemas/common.ts';
-import { CheckBody, CheckResult, ResendBody, VerificationParams, VerificationStartBody, VerificationStarted, VerificationView, WaitQuery } from '../schemas/verifications.ts';
+import { CheckBody, CheckResult, ResendBody, VerificationDetail, VerificationParams, VerificationStartBody, VerificationStarted, VerificationView, WaitQuery } from '../schemas/verifications.ts';
 
 export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: VerificationService }> = async (app, { verifications }) => {
   app.post(
@@ -33,7 +33,7 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: Veri
         description: 'With `wait`, answers as soon as the status changes, or after `wait` seconds with the current state.',
         params: VerificationParams,
         querystring: WaitQuery,
-        response: { 200: VerificationView, ...problems(400, 401, 403, 404) },
+        response: { 200: VerificationDetail, ...problems(400, 401, 403, 404) },
       },
     },
     async (request) => verifications.get(principalOf(request), request.params.id, request.query.wait ?? 0),

@@ -58,6 +58,26 @@ export const VerificationView = Type.Object({
   decided_at: Type.Union([Type.Null(), Timestamp('When it reached its final status')], { description: 'When it reached its final status' }),
 });
 
+export const DeliveryView = Type.Object({
+  id: Type.String({ description: 'The message id' }),
+  channel: Type.String({ description: 'The channel it went out on' }),
+  provider: Type.String({ description: 'The provider that carried it' }),
+  status: Type.Union(
+    [Type.Literal('queued'), Type.Literal('sending'), Type.Literal('sent'), Type.Literal('delivered'), Type.Literal('undelivered'), Type.Literal('failed')],
+    { description: 'queued → sending → sent → delivered or undelivered (when the provider sends receipts); failed when no try succeeded' },
+  ),
+  attempts: Type.Integer({ description: 'Tries so far' }),
+  error: Type.Union([Type.Null(), Type.String()], { description: "Why the last try or the receipt failed, in the provider's terms" }),
+  created_at: Timestamp('When it was queued'),
+  sent_at: Type.Union([Type.Null(), Timestamp('When the provider accepted it')], { description: 'When the provider accepted it' }),
+  receipt_at: Type.Union([Type.Null(), Timestamp("When the provider's receipt arrived")], { description: "When the provider's receipt arrived" }),
+});
+
+export const VerificationDetail = Type.Object({
+  ...VerificationView.properties,
+  deliveries: Type.Array(DeliveryView, { description: 'Every message sent for this verification, oldest first' }),
+});
+
 export const VerificationStarted = Type.Object({
   ...VerificationView.properties,
   code: Type.Optional(Type.String({ description: 'The code, only when return_code was true' })),

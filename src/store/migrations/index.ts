@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Dialect } from '../database.ts';
 import type { Tables } from '../schema.ts';
 import * as initial from './001-initial.ts';
-import * as resends from './002-resends.ts';
+import * as resendsAndReceipts from './002-resends-and-receipts.ts';
 
 interface Migration {
   version: number;
@@ -13,7 +13,7 @@ interface Migration {
 /** Forward only: a released migration is never edited; a change is a new one. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', up: initial.up },
-  { version: 2, name: 'resends', up: resends.up },
+  { version: 2, name: 'resends-and-receipts', up: resendsAndReceipts.up },
 ];
 
 /**

@@ -1,9 +1,16 @@
 import { sql, type Kysely } from 'kysely';
 
-/** Resend bookkeeping on verifications (issue [2]): how often, when last, and how long a code to send. */
+/**
+ * Issue [2]: resend bookkeeping on verifications (how often, when last, how long a code to send),
+ * and delivery receipts (when a message was sent and when its receipt came, found by the
+ * provider's message id).
+ */
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('verifications').addColumn('resends', 'integer', (c) => c.notNull().defaultTo(0)).execute();
   await db.schema.alterTable('verifications').addColumn('last_sent_at', 'bigint').execute();
   await db.schema.alterTable('verifications').addColumn('code_length', 'integer', (c) => c.notNull().defaultTo(6)).execute();
   await db.updateTable('verifications').set({ last_sent_at: sql`created_at` }).execute();
+  await db.schema.alterTable('deliveries').addColumn('sent_at', 'bigint').execute();
+  await db.schema.alterTable('deliveries').addColumn('receipt_at', 'bigint').execute();
+  await db.schema.createIndex('deliveries_provider_message').on('deliveries').columns(['provider', 'provider_message_id']).execute();
 }
