@@ -14,6 +14,7 @@ import type { ProviderInstances, ProviderReports } from './providers/types.ts';
 import { createApplicationService, type ApplicationService } from './services/applications.ts';
 import { createDeliveryWorker, type DeliveryWorker } from './services/delivery-worker.ts';
 import { systemClock, type Clock } from './services/deps.ts';
+import { createInboundSmsService, type InboundSmsService } from './services/inbound-sms.ts';
 import { createOutboxService, type OutboxService } from './services/outbox.ts';
 import { createReceiptService, type ReceiptService } from './services/receipts.ts';
 import { createTokenService, type TokenService } from './services/tokens.ts';
@@ -78,13 +79,15 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
   const outbox = createOutboxService({ store, clock, random, keys });
   const providers = new Map<string, ProviderInstances>();
   const receipts = createReceiptService({ store, clock, random, logger });
+  // Providers report inbound SMS as soon as they run; the service exists once verifications do.
+  let inbound: InboundSmsService | undefined;
   const reports: ProviderReports = {
     async receipt(receipt) {
       await receipts.record(receipt);
     },
-    // Two-way SMS replies are matched to verifications in a later step; logged meanwhile.
     async inbound(message) {
-      logger.info({ provider: message.provider, provider_message_id: message.providerMessageId }, 'inbound sms');
+      if (inbound === undefined) throw new Error('inbound SMS before the server finished starting');
+      await inbound.receive(message);
     },
   };
   for (const [name, providerConfig] of Object.entries(config.providers)) {
@@ -101,6 +104,7 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
   const applications = createApplicationService(deps);
   const users = createUserService(deps);
   const verifications = createVerificationService(deps, { wakeDelivery: () => worker.wake(), shutdown: shutdown.signal });
+  inbound = createInboundSmsService(deps, verifications);
 
   let draining = false;
   const app = await buildApp({
@@ -112,6 +116,9 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
     users,
     verifications,
     outbox,
+    inbound,
+    providers,
+    clock,
     metrics,
     ping: () => store.ping(),
     draining: () => draining,

@@ -138,11 +138,31 @@ export interface ProviderDeps {
   reports: ProviderReports;
 }
 
+/** An HTTP request from a provider to us (an inbound SMS, a status callback), as received. */
+export interface ProviderRequest {
+  /** The full URL the provider called, as it sees it (scheme, host, path, query). */
+  url: string;
+  headers: Record<string, string | undefined>;
+  /** The body exactly as received: signatures are computed over it. */
+  rawBody: string;
+  /** The body parsed as a form, for providers that post forms. */
+  form: Record<string, string>;
+}
+
+/** Inbound SMS over HTTP: the provider authenticates the request, then reads the message. */
+export interface InboundSmsEndpoint {
+  /** Whether the request really comes from the provider (its signature over the exact request). */
+  authenticate(request: ProviderRequest, now: number): boolean;
+  /** The message, or null when the request is not an inbound SMS. */
+  parse(request: ProviderRequest, now: number): InboundSms | null;
+}
+
 export interface ProviderInstances {
   sms?: SmsProvider;
   email?: EmailProvider;
   voice?: VoiceProvider;
   call?: CallProvider;
+  inboundSms?: InboundSmsEndpoint;
 }
 
 /**

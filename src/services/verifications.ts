@@ -37,6 +37,7 @@ export interface StartInput {
   code_length?: number;
   params?: Record<string, string>;
   return_code?: boolean;
+  two_way?: boolean;
 }
 
 /** A verification as the API shows it: the recipient masked, never the code or its hash. */
@@ -50,6 +51,7 @@ export interface VerificationView {
   user_id: string | null;
   locale: string;
   attempts_left: number;
+  two_way: boolean;
   created_at: string;
   expires_at: string;
   decided_at: string | null;
@@ -67,6 +69,7 @@ export function toView(v: Verification, now: number): VerificationView {
     user_id: v.userId,
     locale: v.locale,
     attempts_left: attemptsLeft(v),
+    two_way: v.twoWay,
     created_at: new Date(v.createdAt).toISOString(),
     expires_at: new Date(v.expiresAt).toISOString(),
     decided_at: v.decidedAt === null ? null : new Date(status === 'expired' && v.status === 'pending' ? v.expiresAt : v.decidedAt).toISOString(),
@@ -98,6 +101,14 @@ function closedError(status: VerificationStatus, reason: Reason | null): Outband
     return new OutbandError('max_attempts_reached', 'no attempts are left on this verification, not even for the right code; start a new one', extra);
   }
   return new OutbandError('verification_not_pending', `the verification is ${status} and can no longer change`, extra);
+}
+
+/** A write that goes with a decision hit a unique key: what it records was recorded before. */
+export class DuplicateWrite extends Error {
+  constructor() {
+    super('already recorded');
+    this.name = 'DuplicateWrite';
+  }
 }
 
 /** How many times a decision is re-made on fresh state when a concurrent write got there first. */
@@ -139,6 +150,7 @@ export function createVerificationService(
           ...verificationEventWrites(decision.events, { applicationId, verificationId: id, actor, now, random: deps.random }),
         ],
       });
+      if (!result.ok && result.reason === 'duplicate') throw new DuplicateWrite();
       if (result.ok) {
         if (decision.next.status !== 'pending') deps.metrics.verificationsEnded.inc({ channel: before.channel, status: decision.next.status });
         return { decision, before };
@@ -200,6 +212,9 @@ export function createVerificationService(
       if (input.return_code === true && !principal.scopes.has('verifications:code')) {
         throw new OutbandError('return_code_not_allowed', 'return_code: true needs a token with the verifications:code scope');
       }
+      if (input.two_way === true && input.channel !== 'sms') {
+        throw new OutbandError('two_way_not_supported', `two_way needs channel "sms"; this is ${input.channel}`);
+      }
       if ((input.user_id === undefined) === (input.to === undefined)) {
         throw new OutbandError('recipient_ambiguous', 'give exactly one of user_id (to use the user\'s address) or to');
       }
@@ -233,6 +248,7 @@ export function createVerificationService(
           ttlSeconds,
           codeLength: input.code_length ?? app.settings.codeLength,
           maxAttempts: app.settings.maxAttempts,
+          twoWay: input.two_way ?? false,
         },
         now,
         deps.random,
@@ -298,6 +314,16 @@ export function createVerificationService(
       const { decision, before } = await apply(principal.applicationId, id, { type: 'cancel' }, `client:${principal.clientId}`);
       if (decision.outcome.kind === 'closed') throw closedError(decision.outcome.status, decision.outcome.reason);
       return toView(decision.next ?? before, deps.clock.now());
+    },
+
+    /**
+     * A code that arrived by SMS reply (two-way): checked like a typed one, a wrong one uses up
+     * an attempt. `alongside` records the inbound message in the same unit, so a repeated
+     * delivery of it finds it recorded and changes nothing.
+     */
+    async checkReply(v: Verification, code: string, actor: string, alongside: Write[]): Promise<Decision['outcome']> {
+      const { decision } = await apply(v.applicationId, v.id, { type: 'check', code, codeKey: deps.keys.codeKey }, actor, () => alongside);
+      return decision.outcome;
     },
 
     /**

@@ -64,6 +64,7 @@ export function toVerification(row: Selectable<Tables['verifications']>): Verifi
     decidedAt: row.decided_at,
     resends: row.resends,
     lastSentAt: row.last_sent_at,
+    twoWay: row.two_way === 1,
     version: row.version,
   };
 }
@@ -88,6 +89,7 @@ export function fromVerification(v: Verification): Selectable<Tables['verificati
     decided_at: v.decidedAt,
     resends: v.resends,
     last_sent_at: v.lastSentAt,
+    two_way: v.twoWay ? 1 : 0,
     version: v.version,
   };
 }

@@ -67,7 +67,16 @@ export interface VerificationsTable {
   decided_at: number | null;
   resends: number;
   last_sent_at: number;
+  /** 1 when the user may also answer by replying to the SMS. */
+  two_way: number;
   version: number;
+}
+
+export interface InboundMessagesTable {
+  provider: string;
+  provider_message_id: string;
+  verification_id: string | null;
+  received_at: number;
 }
 
 export interface DeliveriesTable {
@@ -137,5 +146,6 @@ export interface Tables {
   outbox_messages: OutboxMessagesTable;
   events: EventsTable;
   meta: MetaTable;
+  inbound_messages: InboundMessagesTable;
   schema_migrations: SchemaMigrationsTable;
 }

@@ -173,6 +173,21 @@ export function createStore(database: Database) {
           .executeTakeFirst();
         return row && toVerification(row);
       },
+      /** The newest pending two-way SMS verification to this number, in any application: where a reply goes. */
+      async newestTwoWayPending(recipient: string, now: number): Promise<Verification | undefined> {
+        const row = await db
+          .selectFrom('verifications')
+          .selectAll()
+          .where('recipient', '=', recipient)
+          .where('status', '=', 'pending')
+          .where('two_way', '=', 1)
+          .where('expires_at', '>', now)
+          .orderBy('created_at', 'desc')
+          .orderBy('id', 'desc')
+          .limit(1)
+          .executeTakeFirst();
+        return row && toVerification(row);
+      },
       /** Pending verifications whose time is up, oldest first: the sweeper's work list. */
       async overdue(now: number, limit: number): Promise<Verification[]> {
         const rows = await db

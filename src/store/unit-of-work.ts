@@ -30,7 +30,9 @@ export type Write =
   | { kind: 'user.insert'; user: User }
   | { kind: 'user.update'; user: User; expectedVersion: number }
   | { kind: 'user.delete'; applicationId: string; id: string; expectedVersion: number }
-  | { kind: 'event.append'; event: DomainEvent };
+  | { kind: 'event.append'; event: DomainEvent }
+  /** A provider's inbound message, once: a second insert of the same id is a `duplicate`. */
+  | { kind: 'inbound.insert'; provider: string; providerMessageId: string; verificationId: string | null; receivedAt: number };
 
 /** Writes that commit together or not at all: the domain's decision plus what must follow it. */
 export interface UnitOfWork {
@@ -126,6 +128,12 @@ export async function applyWrites(trx: Transaction<Tables> | Kysely<Tables>, uni
         if (result.numDeletedRows !== 1n) throw new ConflictError(`user ${write.id}`);
         break;
       }
+      case 'inbound.insert':
+        await trx
+          .insertInto('inbound_messages')
+          .values({ provider: write.provider, provider_message_id: write.providerMessageId, verification_id: write.verificationId, received_at: write.receivedAt })
+          .execute();
+        break;
       case 'event.append': {
         const e = write.event;
         await trx

@@ -49,6 +49,8 @@ export interface Verification {
   resends: number;
   /** When the code last went out (start or resend): the resend cooldown counts from here. */
   lastSentAt: number;
+  /** The user may also answer by replying to the SMS with the code (two-way SMS). */
+  twoWay: boolean;
   /** Bumped on every change: a write applies only to the version it was decided on. */
   version: number;
 }
@@ -112,6 +114,7 @@ export interface NewVerification {
   ttlSeconds: number;
   codeLength: number;
   maxAttempts: number;
+  twoWay?: boolean;
 }
 
 /** A new pending verification and its code. The code leaves here once, to be sent. */
@@ -142,6 +145,7 @@ export function createVerification(
     decidedAt: null,
     resends: 0,
     lastSentAt: now,
+    twoWay: input.twoWay ?? false,
     version: 0,
   };
   return { verification, code, events: [event('verification.started', verification)] };

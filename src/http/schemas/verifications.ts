@@ -30,6 +30,9 @@ export const VerificationStartBody = Type.Object(
         description: 'Template parameters; parameters a template does not use are ignored',
       }),
     ),
+    two_way: Type.Optional(
+      Type.Boolean({ description: 'sms only: the user may also reply to the SMS with the code instead of typing it; a wrong reply uses up an attempt' }),
+    ),
     return_code: Type.Optional(
       Type.Boolean({ description: 'Return the code once in this response, for a relying party that checks it itself. Needs the verifications:code scope' }),
     ),
@@ -53,6 +56,7 @@ export const VerificationView = Type.Object({
   user_id: Type.Union([Type.Null(), Type.String()], { description: 'The user verified, when started with user_id' }),
   locale: Type.String({ description: 'Language of the message' }),
   attempts_left: Type.Integer({ description: 'Checks left before the verification fails' }),
+  two_way: Type.Boolean({ description: 'Whether a reply to the SMS with the code also approves it' }),
   created_at: Timestamp('When it was started'),
   expires_at: Timestamp('When the code stops being valid'),
   decided_at: Type.Union([Type.Null(), Timestamp('When it reached its final status')], { description: 'When it reached its final status' }),

@@ -1,6 +1,6 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { Type, type Static } from 'typebox';
-import { ProviderError, type ProviderDefinition, type SmsProvider } from '../types.ts';
+import { ProviderError, type InboundSmsEndpoint, type ProviderDefinition, type SmsProvider } from '../types.ts';
 
 const ConfigSchema = Type.Object({
   url: Type.String({ env: 'SMS_WEBHOOK_URL', description: "URL of the operator's own SMS gateway; receives a signed JSON POST per message" }),
@@ -20,6 +20,29 @@ const ConfigSchema = Type.Object({
 export function signWebhook(secret: string, id: string, timestamp: number, body: string): string {
   const key = Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64');
   return `v1,${createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64')}`;
+}
+
+/** How far a signed request's timestamp may be from now: the Standard Webhooks libraries' tolerance. */
+const TOLERANCE_SECONDS = 5 * 60;
+
+/**
+ * Verifies a request signed in the same scheme, as the operator's gateway signs the SMS it
+ * forwards to us: any `v1,` signature in the header may match, compared in constant time.
+ */
+export function verifyWebhook(secret: string, headers: Record<string, string | undefined>, rawBody: string, nowMs: number): boolean {
+  const id = headers['webhook-id'];
+  const timestamp = Number(headers['webhook-timestamp']);
+  const signatures = headers['webhook-signature'];
+  if (id === undefined || signatures === undefined || !Number.isInteger(timestamp)) return false;
+  if (Math.abs(nowMs / 1000 - timestamp) > TOLERANCE_SECONDS) return false;
+  const expected = createHash('sha256').update(signWebhook(secret, id, timestamp, rawBody)).digest();
+  let match = false;
+  for (const candidate of signatures.split(' ')) {
+    const given = createHash('sha256').update(candidate).digest();
+    // Every candidate is compared, matched or not, so the time says nothing about which one.
+    if (timingSafeEqual(given, expected)) match = true;
+  }
+  return match;
 }
 
 export const webhook: ProviderDefinition<Static<typeof ConfigSchema>> = {
@@ -69,6 +92,22 @@ export const webhook: ProviderDefinition<Static<typeof ConfigSchema>> = {
         throw new ProviderError(`webhook: HTTP ${response.status}`, { permanent });
       },
     };
-    return { sms };
+    const inboundSms: InboundSmsEndpoint = {
+      authenticate: (request, now) => verifyWebhook(config.secret, request.headers, request.rawBody, now),
+      parse(request, now) {
+        let body: { id?: unknown; from?: unknown; to?: unknown; text?: unknown };
+        try {
+          body = JSON.parse(request.rawBody) as typeof body;
+        } catch {
+          return null;
+        }
+        const { id, from, to, text } = body;
+        if (typeof from !== 'string' || typeof text !== 'string') return null;
+        const messageId = typeof id === 'string' && id !== '' ? id : request.headers['webhook-id'];
+        if (messageId === undefined) return null;
+        return { provider: 'webhook', from, to: typeof to === 'string' ? to : '', text, providerMessageId: messageId, at: now };
+      },
+    };
+    return { sms, inboundSms };
   },
 };
