@@ -2,9 +2,10 @@ import type { Channel } from './application.ts';
 
 /**
  * queued → sending → sent → delivered | undelivered (from the provider's receipt), or failed
- * when no try succeeded. A provider without receipts leaves a message at sent.
+ * when no try succeeded. A provider without receipts leaves a message at sent. A message not
+ * yet sent when its verification ended (or was resent) is cancelled, and its text dropped.
  */
-export type DeliveryStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'undelivered' | 'failed';
+export type DeliveryStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'undelivered' | 'failed' | 'cancelled';
 
 export interface Delivery {
   id: string;
@@ -24,6 +25,8 @@ export interface Delivery {
   updatedAt: number;
   sentAt: number | null;
   receiptAt: number | null;
+  /** Which step of the verification's workflow this message is (0 for the first message). */
+  step: number;
 }
 
 /** What a receipt does to a message: null when it changes nothing (a repeat, or a late one). */

@@ -25,6 +25,7 @@ export const ERRORS = {
   verification_expired: { status: 409, title: 'The verification has expired' },
   max_attempts_reached: { status: 409, title: 'The verification failed: no attempts are left' },
   concurrent_update: { status: 409, title: 'The resource changed concurrently; try again' },
+  invalid_workflow: { status: 422, title: 'The workflow cannot run as given' },
   two_way_not_supported: { status: 422, title: 'Two-way replies work only on the sms channel' },
   provider_not_found: { status: 404, title: 'No such provider takes inbound messages here' },
   recipient_missing: { status: 422, title: 'The user has no address for this channel' },

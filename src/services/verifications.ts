@@ -38,6 +38,7 @@ export interface StartInput {
   params?: Record<string, string>;
   return_code?: boolean;
   two_way?: boolean;
+  workflow?: Array<{ channel: Channel; timeout_seconds?: number }>;
 }
 
 /** A verification as the API shows it: the recipient masked, never the code or its hash. */
@@ -81,6 +82,8 @@ export interface DeliveryView {
   channel: string;
   provider: string;
   status: Delivery['status'];
+  step: number;
+  send_at: string;
   attempts: number;
   error: string | null;
   created_at: string;
@@ -90,7 +93,7 @@ export interface DeliveryView {
 
 function deliveryView(d: Delivery): DeliveryView {
   const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
-  return { id: d.id, channel: d.channel, provider: d.provider, status: d.status, attempts: d.attempts, error: d.error, created_at: new Date(d.createdAt).toISOString(), sent_at: iso(d.sentAt), receipt_at: iso(d.receiptAt) };
+  return { id: d.id, channel: d.channel, provider: d.provider, status: d.status, step: d.step, send_at: new Date(d.nextAttemptAt).toISOString(), attempts: d.attempts, error: d.error, created_at: new Date(d.createdAt).toISOString(), sent_at: iso(d.sentAt), receipt_at: iso(d.receiptAt) };
 }
 
 /** The 409 for an input on a verification that is no longer pending. */
@@ -146,6 +149,8 @@ export function createVerificationService(
       const result = await deps.store.commit({
         writes: [
           { kind: 'verification.update', verification: decision.next, expectedVersion: before.version },
+          // A final verification sends nothing more: later workflow steps and unsent messages are dropped.
+          ...(decision.next.status !== 'pending' ? [{ kind: 'delivery.cancelQueued' as const, verificationId: id, now }] : []),
           ...alongside(decision.next, now),
           ...verificationEventWrites(decision.events, { applicationId, verificationId: id, actor, now, random: deps.random }),
         ],
@@ -159,20 +164,35 @@ export function createVerificationService(
     throw new OutbandError('concurrent_update', 'the verification kept changing while this request was applied; try again');
   }
 
-  /** The outgoing message with the code, sealed, queued in the same unit as the decision. */
-  function messageWrite(app: Application, v: Verification, provider: string, code: string, now: number): Write {
-    const message = renderMessage(v.channel, v.locale, { code, appName: app.name, ttlSeconds: Math.max(0, Math.round((v.expiresAt - now) / 1000)) });
+  /**
+   * The outgoing message with the code, sealed, queued in the same unit as the decision. A later
+   * workflow step is queued now too, due at its time (`sendAt`), carrying the same code.
+   */
+  function messageWrite(
+    app: Application,
+    v: Verification,
+    code: string,
+    now: number,
+    step: { channel: Channel; recipient: string; provider: string; index: number; sendAt: number } = {
+      channel: v.channel,
+      recipient: v.recipient,
+      provider: app.settings.providers[v.channel] ?? '',
+      index: 0,
+      sendAt: now,
+    },
+  ): Write {
+    const message = renderMessage(step.channel, v.locale, { code, appName: app.name, ttlSeconds: Math.max(0, Math.round((v.expiresAt - step.sendAt) / 1000)) });
     const delivery: Delivery = {
       id: newId('dlv', deps.random),
       applicationId: app.id,
       verificationId: v.id,
-      channel: v.channel,
-      provider,
-      recipient: v.recipient,
+      channel: step.channel,
+      provider: step.provider,
+      recipient: step.recipient,
       sealedMessage: seal(deps.keys.sealKey, JSON.stringify(message), deps.random),
       status: 'queued',
       attempts: 0,
-      nextAttemptAt: now,
+      nextAttemptAt: step.sendAt,
       lockedUntil: null,
       providerMessageId: null,
       error: null,
@@ -180,8 +200,40 @@ export function createVerificationService(
       updatedAt: now,
       sentAt: null,
       receiptAt: null,
+      step: step.index,
     };
     return { kind: 'delivery.insert', delivery };
+  }
+
+  /** Every message a new verification sends: its channel now, then each fallback step at its time. */
+  async function workflowSteps(app: Application, v: Verification, input: StartInput, ttlSeconds: number, now: number) {
+    const first = { channel: v.channel, recipient: v.recipient, provider: app.settings.providers[v.channel] ?? '', index: 0, sendAt: now };
+    const workflow = input.workflow;
+    if (workflow === undefined) return [first];
+    if (workflow[0]?.channel !== v.channel) {
+      throw new OutbandError('invalid_workflow', `the workflow's first step must be the verification's channel (${v.channel})`);
+    }
+    const steps = [first];
+    let sendAt = now;
+    for (const [index, step] of workflow.entries()) {
+      if (index === 0) {
+        if (step.timeout_seconds === undefined) throw new OutbandError('invalid_workflow', 'step 1 needs timeout_seconds: how long to wait before step 2 goes out');
+        sendAt += step.timeout_seconds * 1000;
+        continue;
+      }
+      const provider = app.settings.providers[step.channel];
+      if (provider === undefined) throw new OutbandError('channel_not_enabled', `workflow step ${index + 1}: the ${step.channel} channel is not enabled for this application`);
+      if (index < workflow.length - 1 && step.timeout_seconds === undefined) {
+        throw new OutbandError('invalid_workflow', `step ${index + 1} needs timeout_seconds: how long to wait before step ${index + 2} goes out`);
+      }
+      steps.push({ channel: step.channel, recipient: await recipientOn(v, step.channel), provider, index, sendAt });
+      sendAt += (step.timeout_seconds ?? 0) * 1000;
+    }
+    const lastAt = steps[steps.length - 1]?.sendAt ?? now;
+    if (lastAt >= now + ttlSeconds * 1000) {
+      throw new OutbandError('invalid_workflow', `the last step would go out ${(lastAt - now) / 1000} s after the start, but the code expires after ${ttlSeconds} s`);
+    }
+    return steps;
   }
 
   async function loadApplication(principal: Principal): Promise<Application> {
@@ -254,10 +306,11 @@ export function createVerificationService(
         deps.random,
         deps.keys.codeKey,
       );
+      const steps = await workflowSteps(app, verification, input, ttlSeconds, now);
       const result = await deps.store.commit({
         writes: [
           { kind: 'verification.insert', verification },
-          messageWrite(app, verification, provider, code, now),
+          ...steps.map((step) => messageWrite(app, verification, code, now, step)),
           ...verificationEventWrites(events, { applicationId: app.id, verificationId: verification.id, actor: `client:${principal.clientId}`, now, random: deps.random }),
         ],
       });
@@ -343,7 +396,11 @@ export function createVerificationService(
         id,
         { type: 'resend', codeHmac: codeHmac(deps.keys.codeKey, id, code), channel, recipient, policy: RESEND },
         `client:${principal.clientId}`,
-        (next, now) => [messageWrite(app, next, provider, code, now)],
+        // The new code replaces the old in every message not yet sent, so those go: a resend ends the workflow.
+        (next, now) => [
+          { kind: 'delivery.cancelQueued', verificationId: id, now },
+          messageWrite(app, next, code, now, { channel, recipient, provider, index: 0, sendAt: now }),
+        ],
       );
       const outcome = decision.outcome;
       if (outcome.kind === 'closed') throw closedError(outcome.status, outcome.reason);

@@ -113,6 +113,7 @@ export function toDelivery(row: Selectable<Tables['deliveries']>): Delivery {
     updatedAt: row.updated_at,
     sentAt: row.sent_at,
     receiptAt: row.receipt_at,
+    step: row.step,
   };
 }
 
@@ -135,6 +136,7 @@ export function fromDelivery(d: Delivery): Selectable<Tables['deliveries']> {
     updated_at: d.updatedAt,
     sent_at: d.sentAt,
     receipt_at: d.receiptAt,
+    step: d.step,
   };
 }
 

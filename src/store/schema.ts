@@ -100,6 +100,7 @@ export interface DeliveriesTable {
   sent_at: number | null;
   /** When the provider's delivery receipt (delivered or not) arrived. */
   receipt_at: number | null;
+  step: number;
 }
 
 export interface OutboxMessagesTable {

@@ -26,6 +26,8 @@ export type Write =
   | { kind: 'verification.update'; verification: Verification; expectedVersion: number }
   | { kind: 'delivery.insert'; delivery: Delivery }
   | { kind: 'delivery.update'; delivery: Delivery; expectedStatus: DeliveryStatus; expectedAttempts: number }
+  /** Messages of a verification not yet taken for sending: cancelled and their text dropped. */
+  | { kind: 'delivery.cancelQueued'; verificationId: string; now: number }
   | { kind: 'outbox.insert'; message: OutboxMessage }
   | { kind: 'user.insert'; user: User }
   | { kind: 'user.update'; user: User; expectedVersion: number }
@@ -87,6 +89,14 @@ export async function applyWrites(trx: Transaction<Tables> | Kysely<Tables>, uni
         if (result.numUpdatedRows !== 1n) throw new ConflictError(`delivery ${id}`);
         break;
       }
+      case 'delivery.cancelQueued':
+        await trx
+          .updateTable('deliveries')
+          .set({ status: 'cancelled', sealed_message: null, updated_at: write.now })
+          .where('verification_id', '=', write.verificationId)
+          .where('status', '=', 'queued')
+          .execute();
+        break;
       case 'outbox.insert': {
         const m = write.message;
         await trx

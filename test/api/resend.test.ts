@@ -54,6 +54,7 @@ for (const dialect of dialects()) {
     test('the new code approves; only one code is valid at a time', async () => {
       const tenant = await server.tenant();
       const v = (await tenant.request('POST', '/v1/verifications', { channel: 'sms', to: '+31612345678', code_length: 8 })).json();
+      await server.runtime.worker.runOnce();
       clock.advance(31_000);
       assert.equal((await resend(tenant, v.id, {})).statusCode, 200);
       const [first, second] = await codes(tenant, v.id);
@@ -74,6 +75,7 @@ for (const dialect of dialects()) {
       assert.equal(early.json().retry_after, 20);
       assert.equal(early.headers['retry-after'], '20');
       for (let i = 0; i < 3; i++) {
+        await server.runtime.worker.runOnce();
         clock.advance(30_000);
         assert.equal((await resend(tenant, v.id)).statusCode, 200);
       }
@@ -88,6 +90,7 @@ for (const dialect of dialects()) {
       const tenant = await server.tenant();
       const user = (await tenant.request('POST', '/v1/users', { phone: '+31612345678', email: 'ann@example.com' })).json();
       const v = (await tenant.request('POST', '/v1/verifications', { channel: 'sms', user_id: user.id })).json();
+      await server.runtime.worker.runOnce();
       clock.advance(31_000);
       const moved = await resend(tenant, v.id, { channel: 'email' });
       assert.equal(moved.statusCode, 200, moved.body);
@@ -102,6 +105,17 @@ for (const dialect of dialects()) {
       const nowhere = await resend(tenant, raw.id, { channel: 'email' });
       assert.equal(nowhere.statusCode, 422);
       assert.equal(nowhere.json().code, 'recipient_missing');
+    });
+
+    test('a message still queued with the old code is cancelled by a resend, not sent', async () => {
+      const tenant = await server.tenant();
+      const v = (await tenant.request('POST', '/v1/verifications', { channel: 'sms', to: '+31612345678' })).json();
+      clock.advance(31_000);
+      assert.equal((await resend(tenant, v.id)).statusCode, 200);
+      const sent = await codes(tenant, v.id);
+      assert.equal(sent.length, 1, 'only the message with the new code went out');
+      const deliveries = (await tenant.request('GET', `/v1/verifications/${v.id}`)).json().deliveries as Array<{ status: string }>;
+      assert.deepEqual(deliveries.map((d) => d.status), ['cancelled', 'sent']);
     });
 
     test('a final verification is not resent', async () => {

@@ -76,6 +76,7 @@ function newDelivery(app: Application, verification: Verification, overrides: Pa
     updatedAt: T0,
     sentAt: null,
     receiptAt: null,
+    step: 0,
     ...overrides,
   };
 }

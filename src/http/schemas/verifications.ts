@@ -2,10 +2,20 @@ import { Type } from 'typebox';
 import { CODE_LENGTH, MAX_WAIT_SECONDS, TTL_SECONDS } from '../../domain/policy/limits.ts';
 import { Id, Timestamp } from './common.ts';
 
-const channel = Type.Union([Type.Literal('sms'), Type.Literal('email')], { description: 'Where the code is sent' });
+const channel = Type.Union([Type.Literal('sms'), Type.Literal('email')], { description: 'Where the code is sent (with a workflow: its first step)' });
 const purpose = Type.Union(
   [Type.Literal('authentication'), Type.Literal('transaction'), Type.Literal('caller_verification')],
   { description: 'What the verification is for; it shapes the message and the policies that apply. Default authentication' },
+);
+
+export const WorkflowStep = Type.Object(
+  {
+    channel: Type.Union([Type.Literal('sms'), Type.Literal('email')], { description: 'The channel of this step' }),
+    timeout_seconds: Type.Optional(
+      Type.Integer({ minimum: 10, maximum: 1800, description: 'How long to wait for the code before the next step goes out; not for the last step' }),
+    ),
+  },
+  { additionalProperties: false },
 );
 
 export const VerificationStartBody = Type.Object(
@@ -28,6 +38,14 @@ export const VerificationStartBody = Type.Object(
         // Without this, a key that does not match the pattern would be let through.
         additionalProperties: false,
         description: 'Template parameters; parameters a template does not use are ignored',
+      }),
+    ),
+    workflow: Type.Optional(
+      Type.Array(WorkflowStep, {
+        minItems: 2,
+        maxItems: 5,
+        description:
+          'Fallback steps, in order: when a step is not answered within its timeout_seconds, the next goes out, with the same code. The first step is the verification\'s channel. Every step but the last needs timeout_seconds, and together they must end before the verification expires',
       }),
     ),
     two_way: Type.Optional(
@@ -67,9 +85,22 @@ export const DeliveryView = Type.Object({
   channel: Type.String({ description: 'The channel it went out on' }),
   provider: Type.String({ description: 'The provider that carried it' }),
   status: Type.Union(
-    [Type.Literal('queued'), Type.Literal('sending'), Type.Literal('sent'), Type.Literal('delivered'), Type.Literal('undelivered'), Type.Literal('failed')],
-    { description: 'queued → sending → sent → delivered or undelivered (when the provider sends receipts); failed when no try succeeded' },
+    [
+      Type.Literal('queued'),
+      Type.Literal('sending'),
+      Type.Literal('sent'),
+      Type.Literal('delivered'),
+      Type.Literal('undelivered'),
+      Type.Literal('failed'),
+      Type.Literal('cancelled'),
+    ],
+    {
+      description:
+        'queued → sending → sent → delivered or undelivered (when the provider sends receipts); failed when no try succeeded; cancelled when the verification ended (or was resent) before it went out',
+    },
   ),
+  step: Type.Integer({ description: 'The workflow step it belongs to: 0 for the first message' }),
+  send_at: Timestamp('When it is due to go out (a later workflow step waits for the earlier ones), or when it was last tried'),
   attempts: Type.Integer({ description: 'Tries so far' }),
   error: Type.Union([Type.Null(), Type.String()], { description: "Why the last try or the receipt failed, in the provider's terms" }),
   created_at: Timestamp('When it was queued'),

@@ -3,7 +3,7 @@ import { sql, type Kysely } from 'kysely';
 /**
  * Issue [2]: resend bookkeeping on verifications (how often, when last, how long a code to send),
  * delivery receipts (when a message was sent and when its receipt came, found by the provider's
- * message id), and two-way SMS (the flag, and a record of each inbound message so that a
+ * message id; which workflow step a message is), and two-way SMS (the flag, and a record of each inbound message so that a
  * repeated delivery of it is processed once; its text, which holds a code, is not kept).
  */
 export async function up(db: Kysely<any>): Promise<void> {
@@ -13,6 +13,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.updateTable('verifications').set({ last_sent_at: sql`created_at` }).execute();
   await db.schema.alterTable('deliveries').addColumn('sent_at', 'bigint').execute();
   await db.schema.alterTable('deliveries').addColumn('receipt_at', 'bigint').execute();
+  await db.schema.alterTable('deliveries').addColumn('step', 'integer', (c) => c.notNull().defaultTo(0)).execute();
   await db.schema.alterTable('verifications').addColumn('two_way', 'integer', (c) => c.notNull().defaultTo(0)).execute();
   await db.schema.createIndex('verifications_two_way_pending').on('verifications').columns(['recipient', 'status', 'two_way']).execute();
   await db.schema
