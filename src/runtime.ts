@@ -117,6 +117,7 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
     verifications,
     outbox,
     inbound,
+    receipts,
     providers,
     clock,
     metrics,

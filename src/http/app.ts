@@ -10,12 +10,13 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { Clock, ProviderSet } from '../services/deps.ts';
 import type { InboundSmsService } from '../services/inbound-sms.ts';
 import type { OutboxService } from '../services/outbox.ts';
+import type { ReceiptService } from '../services/receipts.ts';
 import type { TokenService } from '../services/tokens.ts';
 import type { UserService } from '../services/users.ts';
 import type { VerificationService } from '../services/verifications.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { problemPlugin, sendProblem } from './plugins/problem.ts';
-import { inboundRoutes } from './routes/inbound.ts';
+import { providerCallbackRoutes } from './routes/provider-callbacks.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { outboxRoutes } from './routes/outbox.ts';
 import { systemRoutes } from './routes/system.ts';
@@ -32,6 +33,7 @@ export interface AppDeps {
   verifications: VerificationService;
   outbox: OutboxService;
   inbound: InboundSmsService;
+  receipts: ReceiptService;
   providers: ProviderSet;
   clock: Clock;
   metrics: Metrics;
@@ -130,7 +132,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(userRoutes, { prefix: '/v1/users', users: deps.users });
   await app.register(verificationRoutes, { prefix: '/v1/verifications', verifications: deps.verifications });
   await app.register(outboxRoutes, { prefix: '/v1/outbox', outbox: deps.outbox });
-  await app.register(inboundRoutes, { prefix: '/v1/inbound', providers: deps.providers, inbound: deps.inbound, publicUrl: deps.publicUrl, clock: deps.clock });
+  await app.register(providerCallbackRoutes, { prefix: '/v1', providers: deps.providers, inbound: deps.inbound, receipts: deps.receipts, publicUrl: deps.publicUrl, clock: deps.clock });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

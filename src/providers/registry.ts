@@ -1,11 +1,13 @@
 import { smtp } from './email/smtp.ts';
 import { outbox } from './outbox.ts';
 import { webhook } from './sms/webhook.ts';
+import { twilio } from './twilio.ts';
 import type { ProviderDefinition } from './types.ts';
 
 /** Every provider by its config name. Adding one: its file, and a line here. */
 export const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
   outbox,
   smtp,
+  twilio,
   webhook,
 };

@@ -155,6 +155,16 @@ export interface InboundSmsEndpoint {
   authenticate(request: ProviderRequest, now: number): boolean;
   /** The message, or null when the request is not an inbound SMS. */
   parse(request: ProviderRequest, now: number): InboundSms | null;
+  /** What to answer the provider once the message is taken (Twilio wants TwiML); default JSON. */
+  reply?: { contentType: string; body: string };
+}
+
+/** Delivery-status callbacks over HTTP, in the same shape: authenticate, then read. */
+export interface StatusCallbackEndpoint {
+  /** Whether the request carries the provider's signature over the exact request. */
+  authenticate(request: ProviderRequest, now: number): boolean;
+  /** The receipt to record, or null: not a status callback, or a status that is not final. */
+  parse(request: ProviderRequest, now: number): DeliveryReceipt | null;
 }
 
 export interface ProviderInstances {
@@ -163,6 +173,7 @@ export interface ProviderInstances {
   voice?: VoiceProvider;
   call?: CallProvider;
   inboundSms?: InboundSmsEndpoint;
+  statusCallback?: StatusCallbackEndpoint;
 }
 
 /**

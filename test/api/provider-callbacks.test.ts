@@ -1,7 +1,9 @@
 // Threats: a reply from another number approves someone else's verification (SEC-18); a forged
 // or replayed provider request changes state (SEC-19).
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { dialects } from '../helpers/databases.ts';
 import { signStandardWebhook } from '../helpers/sms-gateway.ts';
@@ -109,6 +111,89 @@ for (const dialect of dialects()) {
       const unknown = await server.runtime.app.inject({ method: 'POST', url: '/v1/inbound/sms/nosuch', headers: { 'content-type': 'application/json' }, payload: '{}' });
       assert.equal(unknown.statusCode, 404);
       assert.equal(unknown.json().code, 'provider_not_found');
+    });
+  });
+}
+
+/** Twilio's request signature, written from Twilio's documentation: base64 HMAC-SHA1 over the URL and the sorted form. */
+function twilioSign(token: string, url: string, params: Record<string, string>): string {
+  const data = url + Object.keys(params).sort().map((k) => k + params[k]).join('');
+  return createHmac('sha1', token).update(data, 'utf8').digest('base64');
+}
+
+for (const dialect of dialects()) {
+  describe(`${dialect}: Twilio callbacks: inbound SMS and delivery status`, () => {
+    const SID = `AC${'0'.repeat(32)}`;
+    const TOKEN = randomBytes(16).toString('hex');
+    let server: TestServer;
+    let fake: Server;
+    const sent: Array<Record<string, string>> = [];
+    before(async () => {
+      // Twilio's Messages API as documented: a form POST, answered 201 with the message's sid.
+      fake = createServer((req, res) => {
+        let body = '';
+        req.on('data', (c) => (body += c));
+        req.on('end', () => {
+          const form = Object.fromEntries(new URLSearchParams(body));
+          sent.push(form);
+          res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ sid: `SM${randomBytes(16).toString('hex')}`, status: 'queued' }));
+        });
+      });
+      await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+      const port = (fake.address() as AddressInfo).port;
+      server = await startTestServer({
+        dialect,
+        env: {
+          OUTBAND_WORKERS: 'false',
+          TWILIO_ACCOUNT_SID: SID,
+          TWILIO_AUTH_TOKEN: TOKEN,
+          TWILIO_FROM: '+3197010000000',
+          TWILIO_API_BASE_URL: `http://127.0.0.1:${port}`,
+          TWILIO_STATUS_CALLBACK_URL: 'http://localhost:8080/v1/callbacks/twilio',
+        },
+      });
+    });
+    after(async () => {
+      await server.close();
+      fake.close();
+    });
+
+    const post = (path: string, params: Record<string, string>, signature?: string) =>
+      server.runtime.app.inject({
+        method: 'POST',
+        url: path,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature ?? twilioSign(TOKEN, `http://localhost:8080${path}`, params) },
+        payload: new URLSearchParams(params).toString(),
+      });
+
+    test('SEC-18/19 a signed Twilio reply approves a two-way verification and is answered with TwiML; a delivery callback marks the SMS delivered', async () => {
+      const tenant = await server.tenant({ providers: { sms: 'twilio', email: 'outbox' } });
+      const v = (await tenant.request('POST', '/v1/verifications', { channel: 'sms', to: '+31612345678', two_way: true })).json();
+      await server.runtime.worker.runOnce();
+      const message = sent.find((m) => m['To'] === '+31612345678');
+      assert.ok(message, 'the SMS went to Twilio');
+      assert.equal(message['StatusCallback'], 'http://localhost:8080/v1/callbacks/twilio');
+      const code = message['Body']?.match(/code is (\d+)/)?.[1];
+      assert.ok(code);
+
+      const [delivery] = await server.runtime.store.deliveries.byVerification(v.id);
+      assert.ok(delivery?.providerMessageId);
+      const status = { AccountSid: SID, MessageSid: delivery.providerMessageId, MessageStatus: 'delivered', To: '+31612345678' };
+      assert.equal((await post('/v1/callbacks/twilio', status, 'forged')).statusCode, 401);
+      const ok = await post('/v1/callbacks/twilio', status);
+      assert.equal(ok.statusCode, 200, ok.body);
+      const afterCallback = (await tenant.request('GET', `/v1/verifications/${v.id}`)).json();
+      assert.equal(afterCallback.deliveries[0].status, 'delivered');
+
+      const inbound = { AccountSid: SID, MessageSid: `SM${randomBytes(16).toString('hex')}`, From: '+31612345678', To: '+3197010000000', Body: `${code}` };
+      const tampered = await post('/v1/inbound/sms/twilio', { ...inbound, Body: '000000' }, twilioSign(TOKEN, 'http://localhost:8080/v1/inbound/sms/twilio', inbound));
+      assert.equal(tampered.statusCode, 401);
+      assert.equal((await tenant.request('GET', `/v1/verifications/${v.id}`)).json().status, 'pending');
+      const res = await post('/v1/inbound/sms/twilio', inbound);
+      assert.equal(res.statusCode, 200, res.body);
+      assert.match(String(res.headers['content-type']), /^text\/xml/);
+      assert.match(res.body, /<Response\/>/);
+      assert.equal((await tenant.request('GET', `/v1/verifications/${v.id}`)).json().status, 'approved');
     });
   });
 }
