@@ -125,6 +125,10 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
     draining: () => draining,
   });
 
+  for (const [name, instances] of providers) {
+    instances.start?.().catch((error: unknown) => logger.warn({ provider: name, err_message: (error as Error).message }, 'provider could not connect at start; it keeps trying'));
+  }
+
   let sweeper: NodeJS.Timeout | undefined;
   if (config.workers) {
     worker.start();
@@ -155,7 +159,7 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
         await app.close(); // waits for requests in flight
         await worker.stop();
         for (const instances of providers.values()) {
-          await Promise.all([instances.sms?.close?.(), instances.email?.close?.()]);
+          await Promise.all([instances.sms?.close?.(), instances.email?.close?.(), instances.voice?.close?.(), instances.call?.close?.()]);
         }
         await notifier.close();
         await store.close();

@@ -1,5 +1,6 @@
 import { Type, type Static, type TObject, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
+import { assertPoolUsable, parsePool, PoolError, type Pool } from '../domain/missed-call/pool.ts';
 import { PROVIDERS } from '../providers/registry.ts';
 
 /**
@@ -54,6 +55,14 @@ export const ServerConfigSchema = Type.Object({
     description:
       'How long a worker holds a message it is sending; if its process dies, another worker takes the message over once the lease has run out. One send is also cut off at this time',
   }),
+  missedCallPool: Type.String({
+    env: 'MISSED_CALL_POOL',
+    default: '',
+    description:
+      'Caller ids for missed-call verification: E.164 numbers and ranges, comma-separated, e.g. "+442079460000-+442079469999, +31201234567". The code is the last MISSED_CALL_CODE_LENGTH digits of the number that calls; the pool must give at least max(10^N/10, 1000) distinct codes. Empty: no missed calls',
+  }),
+  missedCallCodeLength: Type.Integer({ env: 'MISSED_CALL_CODE_LENGTH', default: 5, minimum: 4, maximum: 6, description: 'Digits of the caller id the user types, 4–6' }),
+  missedCallRingSeconds: Type.Integer({ env: 'MISSED_CALL_RING_SECONDS', default: 20, minimum: 5, maximum: 60, description: 'How long a missed call rings before it is dropped' }),
   demo: Type.Boolean({
     env: 'OUTBAND_DEMO',
     default: true,
@@ -64,6 +73,8 @@ export const ServerConfigSchema = Type.Object({
 export type ServerConfig = Static<typeof ServerConfigSchema> & {
   /** Settings per configured provider, keyed by provider name; absent when not configured. */
   providers: Record<string, Record<string, unknown>>;
+  /** The parsed, size-checked caller-id pool; null when missed calls are not configured. */
+  missedCallPoolParsed: Pool | null;
 };
 
 export class ConfigError extends Error {
@@ -110,7 +121,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     if (!anySet && !needsNothing) continue; // not configured: applications cannot choose it
     providers[name] = readObject(definition.configSchema, env, `provider "${name}"`);
   }
-  const config: ServerConfig = { ...base, providers };
+  let missedCallPoolParsed: Pool | null = null;
+  if (base.missedCallPool.trim() !== '') {
+    try {
+      missedCallPoolParsed = parsePool(base.missedCallPool.split(','));
+      assertPoolUsable(missedCallPoolParsed, base.missedCallCodeLength);
+    } catch (error) {
+      if (error instanceof PoolError) throw new ConfigError(`MISSED_CALL_POOL: ${error.message}`);
+      throw error;
+    }
+  }
+  const config: ServerConfig = { ...base, providers, missedCallPoolParsed };
   if (config.publicUrl === '') config.publicUrl = `http://localhost:${config.port}`;
   return config;
 }

@@ -1,5 +1,6 @@
 import { smtp } from './email/smtp.ts';
 import { outbox } from './outbox.ts';
+import { smpp } from './sms/smpp.ts';
 import { webhook } from './sms/webhook.ts';
 import { twilio } from './twilio.ts';
 import type { ProviderDefinition } from './types.ts';
@@ -7,6 +8,7 @@ import type { ProviderDefinition } from './types.ts';
 /** Every provider by its config name. Adding one: its file, and a line here. */
 export const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
   outbox,
+  smpp,
   smtp,
   twilio,
   webhook,

@@ -174,6 +174,12 @@ export interface ProviderInstances {
   call?: CallProvider;
   inboundSms?: InboundSmsEndpoint;
   statusCallback?: StatusCallbackEndpoint;
+  /**
+   * Opens long-lived connections at server start (an SMPP session), so that receipts and
+   * inbound messages can arrive before anything is sent. A failure is logged; the provider
+   * keeps trying on its own.
+   */
+  start?(): Promise<void>;
 }
 
 /**
