@@ -72,6 +72,18 @@ export interface VerificationsTable {
   version: number;
 }
 
+export interface TemplatesTable {
+  application_id: string;
+  channel: string;
+  purpose: string;
+  locale: string;
+  subject: string | null;
+  title: string | null;
+  text: string;
+  html: string | null;
+  updated_at: number;
+}
+
 export interface InboundMessagesTable {
   provider: string;
   provider_message_id: string;
@@ -148,5 +160,6 @@ export interface Tables {
   events: EventsTable;
   meta: MetaTable;
   inbound_messages: InboundMessagesTable;
+  templates: TemplatesTable;
   schema_migrations: SchemaMigrationsTable;
 }

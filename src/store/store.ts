@@ -9,9 +9,9 @@ import type { Database } from './database.ts';
 import { migrate } from './migrations/index.ts';
 import { toApplication, toDelivery, toEvent, toUser, toVerification } from './rows.ts';
 import type { ApiClientsTable, SigningKeysTable } from './schema.ts';
-import { eventsOf, type CommitResult, type OutboxMessage, type UnitOfWork } from './unit-of-work.ts';
+import { eventsOf, type CommitResult, type OutboxMessage, type StoredTemplate, type UnitOfWork } from './unit-of-work.ts';
 
-export type { CommitResult, OutboxMessage, UnitOfWork, Write } from './unit-of-work.ts';
+export type { CommitResult, OutboxMessage, StoredTemplate, UnitOfWork, Write } from './unit-of-work.ts';
 
 export interface ApiClient {
   id: string;
@@ -303,6 +303,26 @@ export function createStore(database: Database) {
           .limit(limit)
           .execute();
         return rows.map(toEvent);
+      },
+    },
+
+    templates: {
+      /** An application's own templates, optionally for one channel. */
+      async list(applicationId: string, channel?: string): Promise<StoredTemplate[]> {
+        let query = db.selectFrom('templates').selectAll().where('application_id', '=', applicationId);
+        if (channel !== undefined) query = query.where('channel', '=', channel);
+        const rows = await query.orderBy('channel').orderBy('purpose').orderBy('locale').execute();
+        return rows.map((r) => ({
+          applicationId: r.application_id,
+          channel: r.channel,
+          purpose: r.purpose,
+          locale: r.locale,
+          subject: r.subject,
+          title: r.title,
+          text: r.text,
+          html: r.html,
+          updatedAt: r.updated_at,
+        }));
       },
     },
 

@@ -7,6 +7,18 @@ import type { Dialect } from './database.ts';
 import { fromDelivery, fromUser, fromVerification } from './rows.ts';
 import type { Tables } from './schema.ts';
 
+export interface StoredTemplate {
+  applicationId: string;
+  channel: string;
+  purpose: string;
+  locale: string;
+  subject: string | null;
+  title: string | null;
+  text: string;
+  html: string | null;
+  updatedAt: number;
+}
+
 export interface OutboxMessage {
   id: string;
   applicationId: string;
@@ -33,6 +45,9 @@ export type Write =
   | { kind: 'user.update'; user: User; expectedVersion: number }
   | { kind: 'user.delete'; applicationId: string; id: string; expectedVersion: number }
   | { kind: 'event.append'; event: DomainEvent }
+  /** An application's own template for a channel, purpose and locale: created or replaced. */
+  | { kind: 'template.put'; template: StoredTemplate }
+  | { kind: 'template.delete'; applicationId: string; channel: string; purpose: string; locale: string }
   /** A provider's inbound message, once: a second insert of the same id is a `duplicate`. */
   | { kind: 'inbound.insert'; provider: string; providerMessageId: string; verificationId: string | null; receivedAt: number };
 
@@ -136,6 +151,27 @@ export async function applyWrites(trx: Transaction<Tables> | Kysely<Tables>, uni
           .where('version', '=', write.expectedVersion)
           .executeTakeFirst();
         if (result.numDeletedRows !== 1n) throw new ConflictError(`user ${write.id}`);
+        break;
+      }
+      case 'template.put': {
+        const t = write.template;
+        const row = { subject: t.subject, title: t.title, text: t.text, html: t.html, updated_at: t.updatedAt };
+        await trx
+          .insertInto('templates')
+          .values({ application_id: t.applicationId, channel: t.channel, purpose: t.purpose, locale: t.locale, ...row })
+          .onConflict((oc) => oc.columns(['application_id', 'channel', 'purpose', 'locale']).doUpdateSet(row))
+          .execute();
+        break;
+      }
+      case 'template.delete': {
+        const result = await trx
+          .deleteFrom('templates')
+          .where('application_id', '=', write.applicationId)
+          .where('channel', '=', write.channel)
+          .where('purpose', '=', write.purpose)
+          .where('locale', '=', write.locale)
+          .executeTakeFirst();
+        if (result.numDeletedRows !== 1n) throw new ConflictError(`template ${write.channel}/${write.purpose}/${write.locale}`);
         break;
       }
       case 'inbound.insert':
