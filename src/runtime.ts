@@ -103,7 +103,14 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
   await tokens.start();
   const applications = createApplicationService(deps);
   const users = createUserService(deps);
-  const verifications = createVerificationService(deps, { wakeDelivery: () => worker.wake(), shutdown: shutdown.signal });
+  const verifications = createVerificationService(deps, {
+    wakeDelivery: () => worker.wake(),
+    shutdown: shutdown.signal,
+    missedCalls:
+      config.missedCallPoolParsed === null
+        ? null
+        : { pool: config.missedCallPoolParsed, codeLength: config.missedCallCodeLength, ringSeconds: config.missedCallRingSeconds },
+  });
   inbound = createInboundSmsService(deps, verifications);
 
   let draining = false;

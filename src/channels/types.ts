@@ -1,10 +1,18 @@
 import type { RenderedMessage } from '../domain/templates/render.ts';
 import type { MessageReference, ProviderInstances, SendOptions, SendResult } from '../providers/types.ts';
 
+/**
+ * What is kept (sealed) for one message until it is sent: the rendered text for the message
+ * channels, and for a missed call the caller id and how long to ring.
+ */
+export type OutgoingMessage = RenderedMessage & { callerId?: string; ringSeconds?: number };
+
 /** How a verification goes out on one channel. */
 export interface ChannelDefinition {
   /** Which user field holds this channel's address. */
   readonly userAddress: 'phone' | 'email';
-  /** Sends a rendered message through the channel's provider. */
-  send(providers: ProviderInstances, to: string, message: RenderedMessage, reference: MessageReference, options: SendOptions): Promise<SendResult>;
+  /** Which side of a provider carries this channel. */
+  readonly providerSide: 'sms' | 'email' | 'voice' | 'call';
+  /** Sends a message through the channel's provider. */
+  send(providers: ProviderInstances, to: string, message: OutgoingMessage, reference: MessageReference, options: SendOptions): Promise<SendResult>;
 }

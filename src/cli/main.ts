@@ -81,13 +81,23 @@ const COMMANDS: Record<string, Command> = {
 
   'apps create': {
     summary: 'Create an application (tenant)',
-    usage: 'outband apps create --name NAME [--sms-provider outbox|webhook] [--email-provider outbox|smtp] [--json]',
-    options: { name: { type: 'string' }, 'sms-provider': { type: 'string' }, 'email-provider': { type: 'string' }, json: { type: 'boolean' } },
+    usage:
+      'outband apps create --name NAME [--sms-provider outbox|webhook|smpp|twilio] [--email-provider outbox|smtp] [--voice-provider outbox|twilio] [--missed-call-provider outbox|twilio] [--json]\n  voice and missed calls are off unless a provider is named',
+    options: {
+      name: { type: 'string' },
+      'sms-provider': { type: 'string' },
+      'email-provider': { type: 'string' },
+      'voice-provider': { type: 'string' },
+      'missed-call-provider': { type: 'string' },
+      json: { type: 'boolean' },
+    },
     async run(values, config) {
       if (typeof values['name'] !== 'string') throw new SetupError('--name is required');
       const providers: Record<string, string> = { sms: 'outbox', email: 'outbox' };
       if (typeof values['sms-provider'] === 'string') providers['sms'] = values['sms-provider'];
       if (typeof values['email-provider'] === 'string') providers['email'] = values['email-provider'];
+      if (typeof values['voice-provider'] === 'string') providers['voice'] = values['voice-provider'];
+      if (typeof values['missed-call-provider'] === 'string') providers['missed_call'] = values['missed-call-provider'];
       const app = await withRuntime(config, (r) => r.applications.create(values['name'] as string, { providers }));
       console.log(values['json'] ? JSON.stringify({ id: app.id, name: app.name, providers: app.settings.providers }) : `created application "${app.name}" (${app.id})`);
     },

@@ -1,6 +1,6 @@
 import { CODE_LENGTH, MAX_ATTEMPTS, TTL_SECONDS } from './policy/limits.ts';
 
-export const CHANNELS = ['sms', 'email'] as const;
+export const CHANNELS = ['sms', 'email', 'voice', 'missed_call'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
 export type Plan = 'trial' | 'licensed';

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import type { EmailProvider, ProviderDefinition, SmsProvider } from './types.ts';
+import type { CallProvider, EmailProvider, ProviderDefinition, SmsProvider, VoiceProvider } from './types.ts';
 
 /**
  * The development default: messages are kept (sealed) in the database and read back through
@@ -7,7 +7,7 @@ import type { EmailProvider, ProviderDefinition, SmsProvider } from './types.ts'
  */
 export const outbox: ProviderDefinition<Record<string, never>> = {
   name: 'outbox',
-  description: 'Development outbox: stores messages for GET /v1/outbox instead of sending them',
+  description: 'Development outbox: stores messages (SMS, e-mail, the words of voice calls, the caller of missed calls) for GET /v1/outbox instead of sending them',
   configSchema: Type.Object({}),
   create(_config, deps) {
     const sms: SmsProvider = {
@@ -26,6 +26,26 @@ export const outbox: ProviderDefinition<Record<string, never>> = {
         return { providerMessageId: message.reference.deliveryId };
       },
     };
-    return { sms, email };
+    const voice: VoiceProvider = {
+      name: 'outbox',
+      async send(message) {
+        // The words the call would speak, and the SSML a speech engine would get.
+        await deps.outbox.record({ channel: 'voice', to: message.to, subject: `Voice call (${message.language})`, text: message.speech, html: message.ssml, reference: message.reference });
+        return { providerMessageId: message.reference.deliveryId };
+      },
+    };
+    const call: CallProvider = {
+      name: 'outbox',
+      async call(message) {
+        await deps.outbox.record({
+          channel: 'missed_call',
+          to: message.to,
+          text: `Missed call from ${message.from} (rings ${message.ringSeconds} s)`,
+          reference: message.reference,
+        });
+        return { providerMessageId: message.reference.deliveryId };
+      },
+    };
+    return { sms, email, voice, call };
   },
 };

@@ -130,7 +130,7 @@ export interface ProviderReports {
 
 /** What the dev outbox provider writes to; the composition root supplies it. */
 export interface OutboxSink {
-  record(message: { channel: 'sms' | 'email'; to: string; subject?: string; text: string; html?: string; reference: MessageReference }): Promise<void>;
+  record(message: { channel: 'sms' | 'email' | 'voice' | 'missed_call'; to: string; subject?: string; text: string; html?: string; reference: MessageReference }): Promise<void>;
 }
 
 export interface ProviderDeps {

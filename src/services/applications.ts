@@ -1,3 +1,4 @@
+import { CHANNEL_DEFINITIONS } from '../channels/index.ts';
 import { defaultSettings, type Application, type ApplicationSettings, type Channel } from '../domain/application.ts';
 import { base32, newId } from '../domain/random.ts';
 import { ALL_SCOPES, isScope, type Scope } from '../domain/scopes.ts';
@@ -19,9 +20,10 @@ export interface ClientCredentials {
 export function createApplicationService(deps: Pick<ServiceDeps, 'store' | 'clock' | 'random' | 'providers'>) {
   function checkProviders(providers: ApplicationSettings['providers']): void {
     for (const [channel, name] of Object.entries(providers) as [Channel, string][]) {
+      const side = CHANNEL_DEFINITIONS[channel].providerSide;
       const instances = deps.providers.get(name);
-      if (instances === undefined || instances[channel] === undefined) {
-        const available = [...deps.providers].filter(([, p]) => p[channel] !== undefined).map(([n]) => n);
+      if (instances === undefined || instances[side] === undefined) {
+        const available = [...deps.providers].filter(([, p]) => p[side] !== undefined).map(([n]) => n);
         throw new SetupError(`provider "${name}" is not configured for ${channel}; configured: ${available.join(', ') || 'none'}`);
       }
     }

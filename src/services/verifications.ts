@@ -1,8 +1,10 @@
 import { CHANNEL_DEFINITIONS } from '../channels/index.ts';
+import type { OutgoingMessage } from '../channels/types.ts';
 import { parseLocale } from '../domain/address/locale.ts';
 import { maskRecipient, parseRecipient } from '../domain/address/recipient.ts';
 import type { Application, Channel } from '../domain/application.ts';
-import { codeHmac, generateCode } from '../domain/codes/code.ts';
+import { callerHmac, codeHmac, generateCode } from '../domain/codes/code.ts';
+import { codeEntropyBits, drawCaller, PoolError, visiblePrefix, type Pool } from '../domain/missed-call/pool.ts';
 import { seal } from '../domain/codes/keys.ts';
 import type { Delivery } from '../domain/delivery.ts';
 import { OutbandError } from '../domain/errors.ts';
@@ -119,7 +121,12 @@ const MAX_DECISION_ROUNDS = 32;
 
 export function createVerificationService(
   deps: Pick<ServiceDeps, 'store' | 'clock' | 'random' | 'keys' | 'notifier' | 'metrics'>,
-  options: { wakeDelivery: () => void; shutdown: AbortSignal },
+  options: {
+    wakeDelivery: () => void;
+    shutdown: AbortSignal;
+    /** The operator's caller-id pool; null when missed calls are not configured. */
+    missedCalls?: { pool: Pool; codeLength: number; ringSeconds: number } | null;
+  },
 ) {
   async function load(applicationId: string, id: string): Promise<Verification> {
     const v = await deps.store.verifications.byId(applicationId, id);
@@ -173,7 +180,7 @@ export function createVerificationService(
     v: Verification,
     code: string,
     now: number,
-    step: { channel: Channel; recipient: string; provider: string; index: number; sendAt: number } = {
+    step: { channel: Channel; recipient: string; provider: string; index: number; sendAt: number; callerId?: string } = {
       channel: v.channel,
       recipient: v.recipient,
       provider: app.settings.providers[v.channel] ?? '',
@@ -181,7 +188,19 @@ export function createVerificationService(
       sendAt: now,
     },
   ): Write {
-    const message = renderMessage(step.channel, v.locale, { code, appName: app.name, ttlSeconds: Math.max(0, Math.round((v.expiresAt - step.sendAt) / 1000)) });
+    const message: OutgoingMessage =
+      step.channel === 'missed_call'
+        ? // No words: the caller's number is the message. Kept sealed like any message, since its digits are the code.
+          { text: '', callerId: step.callerId ?? '', ringSeconds: options.missedCalls?.ringSeconds ?? 20 }
+        : renderMessage(step.channel, v.locale, {
+            code,
+            appName: app.name,
+            ttlSeconds: Math.max(0, Math.round((v.expiresAt - step.sendAt) / 1000)),
+            purpose: v.purpose,
+            defaultLocale: app.settings.defaultLocale,
+            now: step.sendAt,
+            expiresAt: v.expiresAt,
+          });
     const delivery: Delivery = {
       id: newId('dlv', deps.random),
       applicationId: app.id,
@@ -205,9 +224,51 @@ export function createVerificationService(
     return { kind: 'delivery.insert', delivery };
   }
 
+  /**
+   * A missed call's caller and code: drawn so the code is uniform over the pool's distinct codes,
+   * never from a caller still pending for this recipient. The code is a possession check of
+   * `entropy_bits` bits, so it cannot serve authentication (SEC-17).
+   */
+  async function drawMissedCall(recipient: string, input: StartInput, now: number) {
+    const missedCalls = options.missedCalls;
+    if (missedCalls === null || missedCalls === undefined) {
+      throw new OutbandError('channel_not_enabled', 'missed calls need a caller-id pool on this server (MISSED_CALL_POOL)');
+    }
+    const entropyBits = Math.round(codeEntropyBits(missedCalls.pool, missedCalls.codeLength) * 100) / 100;
+    if ((input.purpose ?? 'confirm_contact') === 'authentication') {
+      throw new OutbandError(
+        'purpose_not_permitted',
+        `a missed call's code is the last ${missedCalls.codeLength} digits of a number from a finite pool (${entropyBits} bits): a possession check, not an authenticator; use purpose confirm_contact`,
+        { entropy_bits: entropyBits },
+      );
+    }
+    if (input.code_length !== undefined && input.code_length !== missedCalls.codeLength) {
+      throw new OutbandError('invalid_request', `missed calls on this server use ${missedCalls.codeLength} digits (MISSED_CALL_CODE_LENGTH)`);
+    }
+    if (input.workflow !== undefined) throw new OutbandError('invalid_workflow', "a missed call cannot start a workflow: its code is the caller's digits, which no other message can carry");
+    const pending = await deps.store.verifications.pendingCallerHmacs(recipient, now);
+    let drawn;
+    try {
+      drawn = drawCaller(missedCalls.pool, missedCalls.codeLength, deps.random, (from) => pending.has(callerHmac(deps.keys.codeKey, recipient, from)));
+    } catch (error) {
+      if (error instanceof PoolError && error.kind === 'exhausted') {
+        throw new OutbandError('caller_pool_exhausted', 'every caller id of the pool is in use for this recipient; wait for the pending missed calls to end');
+      }
+      throw error;
+    }
+    const { callerPrefix } = visiblePrefix(drawn.from, missedCalls.codeLength);
+    return { ...drawn, codeLength: missedCalls.codeLength, callerHmac: callerHmac(deps.keys.codeKey, recipient, drawn.from), callerPrefix, entropyBits };
+  }
+
   /** Every message a new verification sends: its channel now, then each fallback step at its time. */
   async function workflowSteps(app: Application, v: Verification, input: StartInput, ttlSeconds: number, now: number) {
-    const first = { channel: v.channel, recipient: v.recipient, provider: app.settings.providers[v.channel] ?? '', index: 0, sendAt: now };
+    const first: { channel: Channel; recipient: string; provider: string; index: number; sendAt: number; callerId?: string } = {
+      channel: v.channel,
+      recipient: v.recipient,
+      provider: app.settings.providers[v.channel] ?? '',
+      index: 0,
+      sendAt: now,
+    };
     const workflow = input.workflow;
     if (workflow === undefined) return [first];
     if (workflow[0]?.channel !== v.channel) {
@@ -257,7 +318,10 @@ export function createVerificationService(
   }
 
   return {
-    async start(principal: Principal, input: StartInput): Promise<{ view: VerificationView; code?: string }> {
+    async start(
+      principal: Principal,
+      input: StartInput,
+    ): Promise<{ view: VerificationView; code?: string; missedCall?: { digits: number; caller_prefix: string; entropy_bits: number } }> {
       const app = await loadApplication(principal);
       const provider = app.settings.providers[input.channel];
       if (provider === undefined) throw new OutbandError('channel_not_enabled', `the ${input.channel} channel is not enabled for this application`);
@@ -289,24 +353,27 @@ export function createVerificationService(
       const locale = parseLocale(input.locale ?? userLocale ?? app.settings.defaultLocale);
       const ttlSeconds = input.ttl_seconds ?? app.settings.ttlSeconds;
       const now = deps.clock.now();
+      const missed = input.channel === 'missed_call' ? await drawMissedCall(recipient, input, now) : null;
       const { verification, code, events } = createVerification(
         {
           applicationId: app.id,
           userId: input.user_id ?? null,
           channel: input.channel,
-          purpose: input.purpose ?? 'authentication',
+          purpose: input.purpose ?? (missed === null ? 'authentication' : 'confirm_contact'),
           recipient,
           locale,
           ttlSeconds,
-          codeLength: input.code_length ?? app.settings.codeLength,
+          codeLength: missed?.codeLength ?? input.code_length ?? app.settings.codeLength,
           maxAttempts: app.settings.maxAttempts,
           twoWay: input.two_way ?? false,
+          ...(missed === null ? {} : { code: missed.code, callerHmac: missed.callerHmac }),
         },
         now,
         deps.random,
         deps.keys.codeKey,
       );
       const steps = await workflowSteps(app, verification, input, ttlSeconds, now);
+      if (missed !== null) steps[0] = { ...steps[0]!, callerId: missed.from };
       const result = await deps.store.commit({
         writes: [
           { kind: 'verification.insert', verification },
@@ -318,7 +385,8 @@ export function createVerificationService(
       deps.metrics.verificationsStarted.inc({ channel: input.channel });
       options.wakeDelivery();
       const view = toView(verification, now);
-      return input.return_code === true ? { view, code } : { view };
+      const extra = missed === null ? {} : { missedCall: { digits: missed.codeLength, caller_prefix: missed.callerPrefix, entropy_bits: missed.entropyBits } };
+      return input.return_code === true ? { view, code, ...extra } : { view, ...extra };
     },
 
     /**
@@ -389,17 +457,22 @@ export function createVerificationService(
       const channel = input.channel ?? current.channel;
       const provider = app.settings.providers[channel];
       if (provider === undefined) throw new OutbandError('channel_not_enabled', `the ${channel} channel is not enabled for this application`);
+      if ((channel === 'missed_call') !== (current.channel === 'missed_call')) {
+        throw new OutbandError('invalid_request', "a missed call's code is its caller's digits: a resend cannot move between missed_call and another channel; start a new verification");
+      }
       const recipient = await recipientOn(current, channel);
-      const code = generateCode(current.codeLength, deps.random);
+      // A missed call gets a new caller (its digits are the new code); other channels a new code.
+      const missed = channel === 'missed_call' ? await drawMissedCall(recipient, { channel, purpose: current.purpose }, deps.clock.now()) : null;
+      const code = missed?.code ?? generateCode(current.codeLength, deps.random);
       const { decision, before } = await apply(
         app.id,
         id,
-        { type: 'resend', codeHmac: codeHmac(deps.keys.codeKey, id, code), channel, recipient, policy: RESEND },
+        { type: 'resend', codeHmac: codeHmac(deps.keys.codeKey, id, code), channel, recipient, policy: RESEND, callerHmac: missed?.callerHmac ?? null },
         `client:${principal.clientId}`,
         // The new code replaces the old in every message not yet sent, so those go: a resend ends the workflow.
         (next, now) => [
           { kind: 'delivery.cancelQueued', verificationId: id, now },
-          messageWrite(app, next, code, now, { channel, recipient, provider, index: 0, sendAt: now }),
+          messageWrite(app, next, code, now, { channel, recipient, provider, index: 0, sendAt: now, ...(missed === null ? {} : { callerId: missed.from }) }),
         ],
       );
       const outcome = decision.outcome;

@@ -65,6 +65,7 @@ export function toVerification(row: Selectable<Tables['verifications']>): Verifi
     resends: row.resends,
     lastSentAt: row.last_sent_at,
     twoWay: row.two_way === 1,
+    callerHmac: row.caller_hmac,
     version: row.version,
   };
 }
@@ -90,6 +91,7 @@ export function fromVerification(v: Verification): Selectable<Tables['verificati
     resends: v.resends,
     last_sent_at: v.lastSentAt,
     two_way: v.twoWay ? 1 : 0,
+    caller_hmac: v.callerHmac,
     version: v.version,
   };
 }

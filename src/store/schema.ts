@@ -69,6 +69,7 @@ export interface VerificationsTable {
   last_sent_at: number;
   /** 1 when the user may also answer by replying to the SMS. */
   two_way: number;
+  caller_hmac: string | null;
   version: number;
 }
 

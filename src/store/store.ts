@@ -188,6 +188,18 @@ export function createStore(database: Database) {
           .executeTakeFirst();
         return row && toVerification(row);
       },
+      /** Caller hashes of this recipient's missed calls still pending: callers not to use again yet. */
+      async pendingCallerHmacs(recipient: string, now: number): Promise<Set<string>> {
+        const rows = await db
+          .selectFrom('verifications')
+          .select('caller_hmac')
+          .where('recipient', '=', recipient)
+          .where('status', '=', 'pending')
+          .where('expires_at', '>', now)
+          .where('caller_hmac', 'is not', null)
+          .execute();
+        return new Set(rows.map((r) => r.caller_hmac as string));
+      },
       /** Pending verifications whose time is up, oldest first: the sweeper's work list. */
       async overdue(now: number, limit: number): Promise<Verification[]> {
         const rows = await db

@@ -3,6 +3,7 @@ import type { ChannelDefinition } from '../types.ts';
 
 export const email: ChannelDefinition = {
   userAddress: 'email',
+  providerSide: 'email',
   async send(providers, to, message, reference, options) {
     if (providers.email === undefined) throw new ProviderError('no e-mail provider is configured', { permanent: true });
     const mail: EmailMessage = { to, subject: message.subject ?? '', text: message.text, reference };

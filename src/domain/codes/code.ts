@@ -38,3 +38,12 @@ export function constantTimeEqual(a: string, b: string): boolean {
 export function codeMatches(key: Uint8Array, verificationId: string, code: string, storedHmac: string): boolean {
   return constantTimeEqual(codeHmac(key, verificationId, code), storedHmac);
 }
+
+/**
+ * The keyed hash of a missed call's caller for one recipient: lets the server avoid calling a
+ * recipient twice from the same number while a call is pending, without keeping the number
+ * (whose last digits are the code).
+ */
+export function callerHmac(key: Uint8Array, recipient: string, caller: string): string {
+  return createHmac('sha256', key).update(`caller\u0000${recipient}\u0000${caller}`).digest('base64url');
+}

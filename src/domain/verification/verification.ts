@@ -6,7 +6,11 @@ export const STATUSES = ['pending', 'approved', 'denied', 'failed', 'expired', '
 export type VerificationStatus = (typeof STATUSES)[number];
 export type TerminalStatus = Exclude<VerificationStatus, 'pending'>;
 
-export type Purpose = 'authentication' | 'pairing' | 'caller_verification' | 'transaction';
+/**
+ * What a verification is for. `confirm_contact` proves possession of a phone number or address
+ * without being an authenticator: e-mail and missed calls (SEC-16, SEC-17) serve it.
+ */
+export type Purpose = 'authentication' | 'pairing' | 'caller_verification' | 'transaction' | 'confirm_contact';
 
 /** Why a verification ended where its status alone does not say. */
 export type Reason = 'max_attempts' | 'delivery_failed' | 'cancelled' | 'expired';
@@ -51,6 +55,11 @@ export interface Verification {
   lastSentAt: number;
   /** The user may also answer by replying to the SMS with the code (two-way SMS). */
   twoWay: boolean;
+  /**
+   * Missed calls: HMAC of (recipient, caller id), so the same caller is not used twice for one
+   * recipient while a call is pending; the caller itself is never kept (its digits are the code).
+   */
+  callerHmac: string | null;
   /** Bumped on every change: a write applies only to the version it was decided on. */
   version: number;
 }
@@ -78,7 +87,7 @@ export type Input =
    * Send a new code, on the same or another channel. The old code stops working and the
    * attempts already used stay used (SEC-07): a resend never buys a guesser more tries.
    */
-  | { type: 'resend'; codeHmac: string; channel: Channel; recipient: string; policy: ResendPolicy };
+  | { type: 'resend'; codeHmac: string; channel: Channel; recipient: string; policy: ResendPolicy; callerHmac?: string | null };
 
 export interface ResendPolicy {
   cooldownSeconds: number;
@@ -115,6 +124,9 @@ export interface NewVerification {
   codeLength: number;
   maxAttempts: number;
   twoWay?: boolean;
+  /** A code chosen elsewhere (a missed call's caller digits) instead of a generated one. */
+  code?: string;
+  callerHmac?: string | null;
 }
 
 /** A new pending verification and its code. The code leaves here once, to be sent. */
@@ -125,7 +137,7 @@ export function createVerification(
   codeKey: Uint8Array,
 ): { verification: Verification; code: string; events: VerificationEvent[] } {
   const id = newId('vrf', random);
-  const code = generateCode(input.codeLength, random);
+  const code = input.code ?? generateCode(input.codeLength, random);
   const verification: Verification = {
     id,
     applicationId: input.applicationId,
@@ -146,6 +158,7 @@ export function createVerification(
     resends: 0,
     lastSentAt: now,
     twoWay: input.twoWay ?? false,
+    callerHmac: input.callerHmac ?? null,
     version: 0,
   };
   return { verification, code, events: [event('verification.started', verification)] };
@@ -215,6 +228,7 @@ function resend(v: Verification, input: Extract<Input, { type: 'resend' }>, now:
     codeHmac: input.codeHmac,
     channel: input.channel,
     recipient: input.recipient,
+    callerHmac: input.callerHmac ?? null,
     resends: v.resends + 1,
     lastSentAt: now,
     version: v.version + 1,

@@ -18,8 +18,8 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: Veri
       },
     },
     async (request, reply) => {
-      const { view, code } = await verifications.start(principalOf(request), request.body);
-      return reply.code(201).send(code === undefined ? view : { ...view, code });
+      const { view, code, missedCall } = await verifications.start(principalOf(request), request.body);
+      return reply.code(201).send({ ...view, ...(code === undefined ? {} : { code }), ...missedCall });
     },
   );
 

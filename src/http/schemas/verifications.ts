@@ -2,15 +2,21 @@ import { Type } from 'typebox';
 import { CODE_LENGTH, MAX_WAIT_SECONDS, TTL_SECONDS } from '../../domain/policy/limits.ts';
 import { Id, Timestamp } from './common.ts';
 
-const channel = Type.Union([Type.Literal('sms'), Type.Literal('email')], { description: 'Where the code is sent (with a workflow: its first step)' });
+const channel = Type.Union([Type.Literal('sms'), Type.Literal('email'), Type.Literal('voice'), Type.Literal('missed_call')], {
+  description:
+    'Where the code is sent (with a workflow: its first step): sms, email, voice (a call that speaks the code), or missed_call (a call that rings and drops; the code is the last digits of the calling number)',
+});
 const purpose = Type.Union(
-  [Type.Literal('authentication'), Type.Literal('transaction'), Type.Literal('caller_verification')],
-  { description: 'What the verification is for; it shapes the message and the policies that apply. Default authentication' },
+  [Type.Literal('authentication'), Type.Literal('transaction'), Type.Literal('caller_verification'), Type.Literal('confirm_contact')],
+  {
+    description:
+      'What the verification is for; it shapes the message and the policies that apply. Default authentication, and confirm_contact for missed_call, which is a possession check and cannot authenticate',
+  },
 );
 
 export const WorkflowStep = Type.Object(
   {
-    channel: Type.Union([Type.Literal('sms'), Type.Literal('email')], { description: 'The channel of this step' }),
+    channel: Type.Union([Type.Literal('sms'), Type.Literal('email'), Type.Literal('voice')], { description: 'The channel of this step (every step carries the same code, so not missed_call)' }),
     timeout_seconds: Type.Optional(
       Type.Integer({ minimum: 10, maximum: 1800, description: 'How long to wait for the code before the next step goes out; not for the last step' }),
     ),
@@ -67,7 +73,7 @@ export const VerificationView = Type.Object({
   reason: Type.Union([Type.Null(), Type.String()], { description: 'Why it ended, where the status alone does not say: max_attempts, delivery_failed, expired, cancelled' }),
   channel,
   purpose: Type.Union(
-    [Type.Literal('authentication'), Type.Literal('transaction'), Type.Literal('caller_verification'), Type.Literal('pairing')],
+    [Type.Literal('authentication'), Type.Literal('transaction'), Type.Literal('caller_verification'), Type.Literal('pairing'), Type.Literal('confirm_contact')],
     { description: 'What the verification is for' },
   ),
   to: Type.String({ description: 'The recipient, masked: "+31 6 •••• ••78", "j•••@example.com"' }),
@@ -116,6 +122,13 @@ export const VerificationDetail = Type.Object({
 export const VerificationStarted = Type.Object({
   ...VerificationView.properties,
   code: Type.Optional(Type.String({ description: 'The code, only when return_code was true' })),
+  digits: Type.Optional(Type.Integer({ description: 'missed_call: how many digits of the calling number to ask the user for' })),
+  caller_prefix: Type.Optional(
+    Type.String({ description: 'missed_call: the calling number with its last digits hidden, e.g. "+44 20 794• ••••", to show while the user waits for the call' }),
+  ),
+  entropy_bits: Type.Optional(
+    Type.Number({ description: "missed_call: the code's real entropy, log2 of the distinct codes the caller-id pool can give (SEC-17)" }),
+  ),
 });
 
 export const CheckBody = Type.Object(
@@ -142,7 +155,9 @@ export const WaitQuery = Type.Object(
 export const ResendBody = Type.Object(
   {
     channel: Type.Optional(
-      Type.Union([Type.Literal('sms'), Type.Literal('email')], { description: "Send the new code on this channel instead; default the verification's own" }),
+      Type.Union([Type.Literal('sms'), Type.Literal('email'), Type.Literal('voice'), Type.Literal('missed_call')], {
+        description: "Send the new code on this channel instead; default the verification's own",
+      }),
     ),
   },
   { additionalProperties: false, description: 'Optional; an empty body resends on the same channel' },

@@ -16,6 +16,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('deliveries').addColumn('receipt_at', 'bigint').execute();
   await db.schema.alterTable('deliveries').addColumn('step', 'integer', (c) => c.notNull().defaultTo(0)).execute();
   await db.schema.alterTable('verifications').addColumn('two_way', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  await db.schema.alterTable('verifications').addColumn('caller_hmac', 'text').execute();
   await db.schema.createIndex('verifications_two_way_pending').on('verifications').columns(['recipient', 'status', 'two_way']).execute();
   await db.schema
     .createTable('inbound_messages')
