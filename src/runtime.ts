@@ -17,6 +17,7 @@ import { systemClock, type Clock } from './services/deps.ts';
 import { createInboundSmsService, type InboundSmsService } from './services/inbound-sms.ts';
 import { createOutboxService, type OutboxService } from './services/outbox.ts';
 import { createReceiptService, type ReceiptService } from './services/receipts.ts';
+import { createTemplateService, type TemplateService } from './services/templates.ts';
 import { createTokenService, type TokenService } from './services/tokens.ts';
 import { createUserService, type UserService } from './services/users.ts';
 import { createVerificationService, type VerificationService } from './services/verifications.ts';
@@ -34,6 +35,7 @@ export interface Runtime {
   tokens: TokenService;
   applications: ApplicationService;
   users: UserService;
+  templates: TemplateService;
   verifications: VerificationService;
   outbox: OutboxService;
   receipts: ReceiptService;
@@ -103,9 +105,11 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
   await tokens.start();
   const applications = createApplicationService(deps);
   const users = createUserService(deps);
+  const templates = createTemplateService(deps);
   const verifications = createVerificationService(deps, {
     wakeDelivery: () => worker.wake(),
     shutdown: shutdown.signal,
+    templates,
     missedCalls:
       config.missedCallPoolParsed === null
         ? null
@@ -121,6 +125,7 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
     version: VERSION,
     tokens,
     users,
+    templates,
     verifications,
     outbox,
     inbound,
@@ -153,6 +158,7 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
     tokens,
     applications,
     users,
+    templates,
     verifications,
     outbox,
     receipts,

@@ -11,6 +11,7 @@ import type { Clock, ProviderSet } from '../services/deps.ts';
 import type { InboundSmsService } from '../services/inbound-sms.ts';
 import type { OutboxService } from '../services/outbox.ts';
 import type { ReceiptService } from '../services/receipts.ts';
+import type { TemplateService } from '../services/templates.ts';
 import type { TokenService } from '../services/tokens.ts';
 import type { UserService } from '../services/users.ts';
 import type { VerificationService } from '../services/verifications.ts';
@@ -20,6 +21,7 @@ import { providerCallbackRoutes } from './routes/provider-callbacks.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { outboxRoutes } from './routes/outbox.ts';
 import { systemRoutes } from './routes/system.ts';
+import { templateRoutes } from './routes/templates.ts';
 import { userRoutes } from './routes/users.ts';
 import { verificationRoutes } from './routes/verifications.ts';
 
@@ -30,6 +32,7 @@ export interface AppDeps {
   version: string;
   tokens: TokenService;
   users: UserService;
+  templates: TemplateService;
   verifications: VerificationService;
   outbox: OutboxService;
   inbound: InboundSmsService;
@@ -130,6 +133,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(systemRoutes, { metrics: deps.metrics, ping: deps.ping, draining: deps.draining });
   await app.register(oauthRoutes, { tokens: deps.tokens, bodyLimitBytes: deps.bodyLimitBytes });
   await app.register(userRoutes, { prefix: '/v1/users', users: deps.users });
+  await app.register(templateRoutes, { prefix: '/v1/templates', templates: deps.templates });
   await app.register(verificationRoutes, { prefix: '/v1/verifications', verifications: deps.verifications });
   await app.register(outboxRoutes, { prefix: '/v1/outbox', outbox: deps.outbox });
   await app.register(providerCallbackRoutes, { prefix: '/v1', providers: deps.providers, inbound: deps.inbound, receipts: deps.receipts, publicUrl: deps.publicUrl, clock: deps.clock });

@@ -10,8 +10,10 @@ import type { Delivery } from '../domain/delivery.ts';
 import { OutbandError } from '../domain/errors.ts';
 import { MAX_WAIT_SECONDS, RESEND } from '../domain/policy/limits.ts';
 import { newId } from '../domain/random.ts';
+import type { ChannelTemplate } from '../domain/templates/catalog.ts';
 import { renderMessage } from '../domain/templates/render.ts';
 import {
+  assuranceOf,
   attemptsLeft,
   createVerification,
   decide,
@@ -24,6 +26,7 @@ import {
   type VerificationStatus,
 } from '../domain/verification/verification.ts';
 import type { Write } from '../store/store.ts';
+import type { TemplateService } from './templates.ts';
 import type { ServiceDeps } from './deps.ts';
 import { verificationEventWrites } from './events.ts';
 import type { Principal } from './tokens.ts';
@@ -54,6 +57,7 @@ export interface VerificationView {
   user_id: string | null;
   locale: string;
   attempts_left: number;
+  aal: 1 | null;
   two_way: boolean;
   created_at: string;
   expires_at: string;
@@ -72,6 +76,7 @@ export function toView(v: Verification, now: number): VerificationView {
     user_id: v.userId,
     locale: v.locale,
     attempts_left: attemptsLeft(v),
+    aal: assuranceOf(v.channel),
     two_way: v.twoWay,
     created_at: new Date(v.createdAt).toISOString(),
     expires_at: new Date(v.expiresAt).toISOString(),
@@ -116,6 +121,18 @@ export class DuplicateWrite extends Error {
   }
 }
 
+/** One message to queue: where, through which provider, when, and with which of the application's templates. */
+interface MessageStep {
+  channel: Channel;
+  recipient: string;
+  provider: string;
+  index: number;
+  sendAt: number;
+  callerId?: string;
+  own?: { locale: string; template: ChannelTemplate } | null;
+  params?: Record<string, string>;
+}
+
 /** How many times a decision is re-made on fresh state when a concurrent write got there first. */
 const MAX_DECISION_ROUNDS = 32;
 
@@ -126,6 +143,8 @@ export function createVerificationService(
     shutdown: AbortSignal;
     /** The operator's caller-id pool; null when missed calls are not configured. */
     missedCalls?: { pool: Pool; codeLength: number; ringSeconds: number } | null;
+    /** The applications' own templates; without it, the built-in ones. */
+    templates?: Pick<TemplateService, 'resolve'>;
   },
 ) {
   async function load(applicationId: string, id: string): Promise<Verification> {
@@ -180,7 +199,7 @@ export function createVerificationService(
     v: Verification,
     code: string,
     now: number,
-    step: { channel: Channel; recipient: string; provider: string; index: number; sendAt: number; callerId?: string } = {
+    step: MessageStep = {
       channel: v.channel,
       recipient: v.recipient,
       provider: app.settings.providers[v.channel] ?? '',
@@ -200,6 +219,8 @@ export function createVerificationService(
             defaultLocale: app.settings.defaultLocale,
             now: step.sendAt,
             expiresAt: v.expiresAt,
+            override: step.own ?? undefined,
+            params: step.params,
           });
     const delivery: Delivery = {
       id: newId('dlv', deps.random),
@@ -260,9 +281,20 @@ export function createVerificationService(
     return { ...drawn, codeLength: missedCalls.codeLength, callerHmac: callerHmac(deps.keys.codeKey, recipient, drawn.from), callerPrefix, entropyBits };
   }
 
+  /** The application's own template for each step's channel, and the request's parameters. */
+  async function withTemplates(app: Application, v: Verification, steps: MessageStep[], params: Record<string, string> | undefined): Promise<MessageStep[]> {
+    return Promise.all(
+      steps.map(async (step) => {
+        if (step.channel === 'missed_call') return step;
+        const own = (await options.templates?.resolve(app.id, step.channel, v.purpose, v.locale, app.settings.defaultLocale)) ?? null;
+        return { ...step, own, ...(params === undefined ? {} : { params }) };
+      }),
+    );
+  }
+
   /** Every message a new verification sends: its channel now, then each fallback step at its time. */
   async function workflowSteps(app: Application, v: Verification, input: StartInput, ttlSeconds: number, now: number) {
-    const first: { channel: Channel; recipient: string; provider: string; index: number; sendAt: number; callerId?: string } = {
+    const first: MessageStep = {
       channel: v.channel,
       recipient: v.recipient,
       provider: app.settings.providers[v.channel] ?? '',
@@ -372,12 +404,20 @@ export function createVerificationService(
         deps.random,
         deps.keys.codeKey,
       );
-      const steps = await workflowSteps(app, verification, input, ttlSeconds, now);
+      const steps = await withTemplates(app, verification, await workflowSteps(app, verification, input, ttlSeconds, now), input.params);
       if (missed !== null) steps[0] = { ...steps[0]!, callerId: missed.from };
+      let messages: Write[];
+      try {
+        messages = steps.map((step) => messageWrite(app, verification, code, now, step));
+      } catch (error) {
+        // An application template that needs a parameter this request did not pass.
+        if (error instanceof OutbandError) throw error;
+        throw new OutbandError('invalid_template', `the application's template cannot be rendered for this request: ${(error as Error).message}`, { problems: [] });
+      }
       const result = await deps.store.commit({
         writes: [
           { kind: 'verification.insert', verification },
-          ...steps.map((step) => messageWrite(app, verification, code, now, step)),
+          ...messages,
           ...verificationEventWrites(events, { applicationId: app.id, verificationId: verification.id, actor: `client:${principal.clientId}`, now, random: deps.random }),
         ],
       });
@@ -464,16 +504,24 @@ export function createVerificationService(
       // A missed call gets a new caller (its digits are the new code); other channels a new code.
       const missed = channel === 'missed_call' ? await drawMissedCall(recipient, { channel, purpose: current.purpose }, deps.clock.now()) : null;
       const code = missed?.code ?? generateCode(current.codeLength, deps.random);
+      const own = channel === 'missed_call' ? null : ((await options.templates?.resolve(app.id, channel, current.purpose, current.locale, app.settings.defaultLocale)) ?? null);
       const { decision, before } = await apply(
         app.id,
         id,
         { type: 'resend', codeHmac: codeHmac(deps.keys.codeKey, id, code), channel, recipient, policy: RESEND, callerHmac: missed?.callerHmac ?? null },
         `client:${principal.clientId}`,
         // The new code replaces the old in every message not yet sent, so those go: a resend ends the workflow.
-        (next, now) => [
-          { kind: 'delivery.cancelQueued', verificationId: id, now },
-          messageWrite(app, next, code, now, { channel, recipient, provider, index: 0, sendAt: now, ...(missed === null ? {} : { callerId: missed.from }) }),
-        ],
+        (next, now) => {
+          const step: MessageStep = { channel, recipient, provider, index: 0, sendAt: now, own, ...(missed === null ? {} : { callerId: missed.from }) };
+          let message: Write;
+          try {
+            message = messageWrite(app, next, code, now, step);
+          } catch {
+            // The request's parameters are not kept, so an own template that needs them gives way to the built-in one.
+            message = messageWrite(app, next, code, now, { ...step, own: null });
+          }
+          return [{ kind: 'delivery.cancelQueued', verificationId: id, now }, message];
+        },
       );
       const outcome = decision.outcome;
       if (outcome.kind === 'closed') throw closedError(outcome.status, outcome.reason);

@@ -153,3 +153,24 @@ for (const dialect of dialects()) {
     });
   });
 }
+
+for (const dialect of dialects()) {
+  test(`${dialect}: SEC-16 e-mail and missed-call verifications say they are not authenticators (aal null), in answers and events`, async (t) => {
+    const server = await startTestServer({ dialect, env: { OUTBAND_WORKERS: 'false', MISSED_CALL_POOL: POOL, MISSED_CALL_CODE_LENGTH: '4' } });
+    t.after(() => server.close());
+    const tenant = await server.tenant({ providers: { sms: 'outbox', email: 'outbox', missed_call: 'outbox' } });
+    const cases = [
+      ['email', 'a@example.com', null],
+      ['missed_call', '+31612345678', null],
+      ['sms', '+31612345678', 1],
+    ] as const;
+    for (const [channel, to, aal] of cases) {
+      const v = (await tenant.request('POST', '/v1/verifications', { channel, to, purpose: 'confirm_contact' })).json();
+      assert.equal(v.aal, aal, channel);
+      assert.equal((await tenant.request('GET', `/v1/verifications/${v.id}`)).json().aal, aal);
+      const [started] = await server.runtime.store.events.forSubject(v.id);
+      assert.equal(started?.data['aal'], aal);
+      assert.equal(started?.data['purpose'], 'confirm_contact');
+    }
+  });
+}

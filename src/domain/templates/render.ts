@@ -109,6 +109,8 @@ export interface MessageValues extends TemplateValues {
   now?: number | undefined;
   /** Default UTC: applications have no time zone setting yet. */
   timeZone?: string | undefined;
+  /** The application's own template to use instead of the built-in one (see effectiveTemplate). */
+  override?: { locale: string; template: ChannelTemplate } | undefined;
 }
 
 /** What a delivery carries: a RenderedTemplate without its locale. */
@@ -120,8 +122,8 @@ export type RenderedMessage = Omit<RenderedTemplate, 'locale'>;
  * `{ text: 'Your Acme code is 482913. It expires in 10 minutes. Never share it with anyone.' }`.
  */
 export function renderMessage(channel: TemplateChannel, locale: string, values: MessageValues): RenderedMessage {
-  const { purpose, defaultLocale, now, timeZone, ...templateValues } = values;
-  const { locale: _chosen, ...message } = renderTemplate({ channel, purpose, locale, defaultLocale, now, timeZone: timeZone ?? 'UTC', values: templateValues });
+  const { purpose, defaultLocale, now, timeZone, override, ...templateValues } = values;
+  const { locale: _chosen, ...message } = renderTemplate({ channel, purpose, locale, defaultLocale, now, timeZone: timeZone ?? 'UTC', values: templateValues, override });
   return message;
 }
 

@@ -144,7 +144,7 @@ describe('decide from pending', () => {
     assert.deepEqual(d.outcome, { kind: 'approved' });
     assert.deepEqual(d.next, { ...v, status: 'approved', reason: null, attempts: 1, decidedAt: now, version: 1 });
     assert.deepEqual(d.events.map((e) => e.type), ['verification.approved']);
-    assert.deepEqual(d.events[0]!.data, { verification_id: v.id, channel: 'sms', status: 'approved', reason: null, attempts: 1, user_id: 'usr_1' });
+    assert.deepEqual(d.events[0]!.data, { verification_id: v.id, channel: 'sms', purpose: 'authentication', aal: 1, status: 'approved', reason: null, attempts: 1, user_id: 'usr_1' });
   });
 
   test('case=check wrong code, attempts left: stays pending, counts the attempt', () => {

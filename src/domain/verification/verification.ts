@@ -12,6 +12,15 @@ export type TerminalStatus = Exclude<VerificationStatus, 'pending'>;
  */
 export type Purpose = 'authentication' | 'pairing' | 'caller_verification' | 'transaction' | 'confirm_contact';
 
+/**
+ * The NIST SP 800-63B authenticator assurance a verification on this channel can contribute:
+ * SMS and voice are a (restricted) out-of-band authenticator, AAL1 alone; e-mail (SEC-16) and
+ * missed calls (SEC-17) are not authenticators at all, only confirmation of a contact.
+ */
+export function assuranceOf(channel: Channel): 1 | null {
+  return channel === 'sms' || channel === 'voice' ? 1 : null;
+}
+
 /** Why a verification ended where its status alone does not say. */
 export type Reason = 'max_attempts' | 'delivery_failed' | 'cancelled' | 'expired';
 
@@ -243,6 +252,6 @@ function close(v: Verification, status: TerminalStatus, reason: Reason | null, n
 function event(type: VerificationEventType, v: Verification): VerificationEvent {
   return {
     type,
-    data: { verification_id: v.id, channel: v.channel, status: v.status, reason: v.reason, attempts: v.attempts, user_id: v.userId },
+    data: { verification_id: v.id, channel: v.channel, purpose: v.purpose, aal: assuranceOf(v.channel), status: v.status, reason: v.reason, attempts: v.attempts, user_id: v.userId },
   };
 }

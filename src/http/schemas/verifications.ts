@@ -80,6 +80,10 @@ export const VerificationView = Type.Object({
   user_id: Type.Union([Type.Null(), Type.String()], { description: 'The user verified, when started with user_id' }),
   locale: Type.String({ description: 'Language of the message' }),
   attempts_left: Type.Integer({ description: 'Checks left before the verification fails' }),
+  aal: Type.Union([Type.Null(), Type.Literal(1)], {
+    description:
+      'Authenticator assurance this verification can contribute (NIST SP 800-63B): 1 for sms and voice, a restricted out-of-band authenticator; null for email and missed_call, which confirm a contact but do not authenticate',
+  }),
   two_way: Type.Boolean({ description: 'Whether a reply to the SMS with the code also approves it' }),
   created_at: Timestamp('When it was started'),
   expires_at: Timestamp('When the code stops being valid'),
