@@ -105,10 +105,15 @@ export function createDeliveryWorker(
     });
   }
 
+  /** A send whose unexpected failure is logged rather than thrown: one message never stops the others. */
+  function sendLogged(delivery: Delivery): Promise<void> {
+    return send(delivery).catch((error: unknown) => deps.logger.error({ err: error, delivery_id: delivery.id }, 'delivery worker error'));
+  }
+
   /** Sends what is due now; answers how many messages it took. */
   async function runOnce(): Promise<number> {
     const claimed = await deps.store.deliveries.claim(deps.clock.now(), BATCH, leaseMs);
-    await Promise.all(claimed.map((d) => send(d).catch((error: unknown) => deps.logger.error({ err: error, delivery_id: d.id }, 'delivery worker error'))));
+    await Promise.all(claimed.map(sendLogged));
     return claimed.length;
   }
 
@@ -128,13 +133,11 @@ export function createDeliveryWorker(
           const claimed = await deps.store.deliveries.claim(deps.clock.now(), free, leaseMs);
           took = claimed.length;
           for (const delivery of claimed) {
-            const sending: Promise<void> = send(delivery)
-              .catch((error: unknown) => deps.logger.error({ err: error, delivery_id: delivery.id }, 'delivery worker error'))
-              .finally(() => {
-                inFlight.delete(sending);
-                woken = true; // a slot is free: look again
-                wakeUp?.();
-              });
+            const sending: Promise<void> = sendLogged(delivery).finally(() => {
+              inFlight.delete(sending);
+              woken = true; // a slot is free: look again
+              wakeUp?.();
+            });
             inFlight.add(sending);
           }
         } catch (error) {

@@ -7,6 +7,7 @@ import { callerHmac, codeHmac, generateCode } from '../domain/codes/code.ts';
 import { codeEntropyBits, drawCaller, PoolError, visiblePrefix, type Pool } from '../domain/missed-call/pool.ts';
 import { seal } from '../domain/codes/keys.ts';
 import type { Delivery } from '../domain/delivery.ts';
+import type { User } from '../domain/user.ts';
 import { OutbandError } from '../domain/errors.ts';
 import { MAX_WAIT_SECONDS, RESEND } from '../domain/policy/limits.ts';
 import { newId } from '../domain/random.ts';
@@ -101,6 +102,14 @@ export interface DeliveryView {
 function deliveryView(d: Delivery): DeliveryView {
   const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
   return { id: d.id, channel: d.channel, provider: d.provider, status: d.status, step: d.step, send_at: new Date(d.nextAttemptAt).toISOString(), attempts: d.attempts, error: d.error, created_at: new Date(d.createdAt).toISOString(), sent_at: iso(d.sentAt), receipt_at: iso(d.receiptAt) };
+}
+
+/** The user's address for a channel (phone or e-mail), or 422 recipient_missing. */
+function userAddress(user: User | undefined, channel: Channel): string {
+  const field = CHANNEL_DEFINITIONS[channel].userAddress;
+  const address = user?.[field] ?? null;
+  if (address === null) throw new OutbandError('recipient_missing', `the user has no ${field === 'phone' ? 'phone number' : 'e-mail address'} for ${channel}`);
+  return address;
 }
 
 /** The 409 for an input on a verification that is no longer pending. */
@@ -199,13 +208,7 @@ export function createVerificationService(
     v: Verification,
     code: string,
     now: number,
-    step: MessageStep = {
-      channel: v.channel,
-      recipient: v.recipient,
-      provider: app.settings.providers[v.channel] ?? '',
-      index: 0,
-      sendAt: now,
-    },
+    step: MessageStep,
   ): Write {
     const message: OutgoingMessage =
       step.channel === 'missed_call'
@@ -338,14 +341,8 @@ export function createVerificationService(
   /** The recipient of a verification moved to `channel`: the user's address there, or the same phone. */
   async function recipientOn(v: Verification, channel: Channel): Promise<string> {
     if (channel === v.channel) return v.recipient;
-    const field = CHANNEL_DEFINITIONS[channel].userAddress;
-    if (v.userId !== null) {
-      const user = await deps.store.users.byId(v.applicationId, v.userId);
-      const address = user?.[field] ?? null;
-      if (address === null) throw new OutbandError('recipient_missing', `the user has no ${field === 'phone' ? 'phone number' : 'e-mail address'} for ${channel}`);
-      return address;
-    }
-    if (CHANNEL_DEFINITIONS[v.channel].userAddress === field) return v.recipient;
+    if (v.userId !== null) return userAddress(await deps.store.users.byId(v.applicationId, v.userId), channel);
+    if (CHANNEL_DEFINITIONS[v.channel].userAddress === CHANNEL_DEFINITIONS[channel].userAddress) return v.recipient;
     throw new OutbandError('recipient_missing', `this verification was started with "to", which has no address for ${channel}; start a new one`);
   }
 
@@ -373,10 +370,7 @@ export function createVerificationService(
         const user = await deps.store.users.byId(principal.applicationId, input.user_id);
         if (user === undefined) throw new OutbandError('user_not_found', `no user ${input.user_id}`);
         if (user.status === 'suspended') throw new OutbandError('user_suspended', 'a suspended user cannot be verified; reactivate the user first');
-        const field = CHANNEL_DEFINITIONS[input.channel].userAddress;
-        const address = user[field];
-        if (address === null) throw new OutbandError('recipient_missing', `the user has no ${field === 'phone' ? 'phone number' : 'e-mail address'} for ${input.channel}`);
-        recipient = address;
+        recipient = userAddress(user, input.channel);
         userLocale = user.locale;
       } else {
         recipient = parseRecipient(input.channel, input.to as string, input.country);
