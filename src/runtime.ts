@@ -3,9 +3,10 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ServerConfig } from './config/config.ts';
-import { deriveKeys } from './domain/codes/keys.ts';
+import { deriveKeys, seal, unseal } from './domain/codes/keys.ts';
+import { newVapidKeys } from './providers/push/webpush.ts';
 import type { RandomSource } from './domain/random.ts';
-import { createLocalNotifier, createPostgresNotifier, subjectsOf, type Notifier } from './events/notifier.ts';
+import { createLocalNotifier, createPostgresNotifier, type Notifier } from './events/notifier.ts';
 import { buildApp } from './http/app.ts';
 import { createLogger } from './observability/logger.ts';
 import { createMetrics } from './observability/metrics.ts';
@@ -13,6 +14,9 @@ import { PROVIDERS } from './providers/registry.ts';
 import type { ProviderInstances, ProviderReports } from './providers/types.ts';
 import { createApplicationService, type ApplicationService } from './services/applications.ts';
 import { createDeliveryWorker, type DeliveryWorker } from './services/delivery-worker.ts';
+import { createDeviceApi } from './services/device-api.ts';
+import { createDeviceAuth } from './services/device-auth.ts';
+import { createDeviceService, type DeviceService } from './services/devices.ts';
 import { systemClock, type Clock } from './services/deps.ts';
 import { createInboundSmsService, type InboundSmsService } from './services/inbound-sms.ts';
 import { createOutboxService, type OutboxService } from './services/outbox.ts';
@@ -37,6 +41,7 @@ export interface Runtime {
   users: UserService;
   templates: TemplateService;
   verifications: VerificationService;
+  devices: DeviceService;
   outbox: OutboxService;
   receipts: ReceiptService;
   worker: DeliveryWorker;
@@ -75,7 +80,7 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
     database.postgresUrl !== null ? createPostgresNotifier(database.postgresUrl, (error) => logger.warn({ err: error }, 'notification listener error')) : createLocalNotifier();
   if ('ready' in notifier) await (notifier as { ready: Promise<void> }).ready;
   // In-process waiters hear at once; on PostgreSQL other nodes hear through LISTEN/NOTIFY.
-  store.onCommitted((events) => notifier.publish(subjectsOf(events)));
+  store.onCommitted((_events, woken) => notifier.publish(woken));
 
   const metrics = createMetrics();
   const outbox = createOutboxService({ store, clock, random, keys });
@@ -92,7 +97,17 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
       await inbound.receive(message);
     },
   };
-  for (const [name, providerConfig] of Object.entries(config.providers)) {
+  // Web Push needs no account: it is always on, with a VAPID key pair made on first start and
+  // kept sealed in the database, so every node of a cluster signs with the same one.
+  const webpushConfig = { ...(config.providers['webpush'] ?? { vapidPublicKey: '', vapidPrivateKey: '', subject: 'mailto:admin@localhost', caFile: '' }) };
+  if (webpushConfig['vapidPublicKey'] === '') {
+    const sealed = await store.meta.setIfAbsent('vapid_keys', seal(keys.sealKey, JSON.stringify(newVapidKeys()), random));
+    const vapid = JSON.parse(unseal(keys.sealKey, sealed)) as { publicKey: string; privateKey: string };
+    webpushConfig['vapidPublicKey'] = vapid.publicKey;
+    webpushConfig['vapidPrivateKey'] = vapid.privateKey;
+  }
+  const vapidPublicKey = webpushConfig['vapidPublicKey'] as string;
+  for (const [name, providerConfig] of Object.entries({ ...config.providers, webpush: webpushConfig })) {
     if (name === 'outbox' && config.production) continue;
     const definition = PROVIDERS[name];
     if (definition !== undefined) providers.set(name, definition.create(providerConfig, { outbox: outbox.sink, reports }));
@@ -116,6 +131,14 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
         : { pool: config.missedCallPoolParsed, codeLength: config.missedCallCodeLength, ringSeconds: config.missedCallRingSeconds },
   });
   inbound = createInboundSmsService(deps, verifications);
+  const devices = createDeviceService(deps, { verifications, publicUrl: config.publicUrl });
+  worker.onStaleTransport((deviceId, reason) => devices.markTransportStale(deviceId, reason));
+  const deviceApi = createDeviceApi(deps, {
+    auth: createDeviceAuth(deps, { audience: `${config.publicUrl}/v1/device-api` }),
+    devices,
+    verifications,
+    vapidPublicKey,
+  });
 
   let draining = false;
   const app = await buildApp({
@@ -127,6 +150,9 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
     users,
     templates,
     verifications,
+    devices,
+    deviceApi,
+    shutdown: shutdown.signal,
     outbox,
     inbound,
     receipts,
@@ -160,6 +186,7 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
     users,
     templates,
     verifications,
+    devices,
     outbox,
     receipts,
     worker,
@@ -172,7 +199,7 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
         await app.close(); // waits for requests in flight
         await worker.stop();
         for (const instances of providers.values()) {
-          await Promise.all([instances.sms?.close?.(), instances.email?.close?.(), instances.voice?.close?.(), instances.call?.close?.()]);
+          await Promise.all([instances.sms?.close?.(), instances.email?.close?.(), instances.voice?.close?.(), instances.call?.close?.(), instances.push?.close?.()]);
         }
         await notifier.close();
         await store.close();

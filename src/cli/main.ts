@@ -1,3 +1,4 @@
+import { PUSH_BY_DEVICE } from '../domain/application.ts';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { pino } from 'pino';
 import { ConfigError, configReference, loadConfig, type ServerConfig } from '../config/config.ts';
@@ -5,6 +6,7 @@ import { ALL_SCOPES } from '../domain/scopes.ts';
 import { createLogger } from '../observability/logger.ts';
 import { createRuntime, VERSION, type Runtime } from '../runtime.ts';
 import { SetupError } from '../services/applications.ts';
+import { AUTHENTICATOR_COMMANDS, type ClientCommand } from './authenticator.ts';
 
 interface Command {
   summary: string;
@@ -93,7 +95,7 @@ const COMMANDS: Record<string, Command> = {
     },
     async run(values, config) {
       if (typeof values['name'] !== 'string') throw new SetupError('--name is required');
-      const providers: Record<string, string> = { sms: 'outbox', email: 'outbox' };
+      const providers: Record<string, string> = { sms: 'outbox', email: 'outbox', push: PUSH_BY_DEVICE };
       if (typeof values['sms-provider'] === 'string') providers['sms'] = values['sms-provider'];
       if (typeof values['email-provider'] === 'string') providers['email'] = values['email-provider'];
       if (typeof values['voice-provider'] === 'string') providers['voice'] = values['voice-provider'];
@@ -175,23 +177,31 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
+/** The server's commands, then the clients of a running server's device API (no config, no database). */
+const ALL_COMMANDS: Record<string, Command | ClientCommand> = { ...COMMANDS, ...AUTHENTICATOR_COMMANDS };
+
 function help(): string {
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(16)} ${c.summary}`);
+  const lines = Object.entries(ALL_COMMANDS).map(([name, c]) => `  ${name.padEnd(20)} ${c.summary}`);
   return `outband ${VERSION} — out-of-band verification server\n\nUsage: outband <command> [options]   (outband <command> --help for its options)\n\n${lines.join('\n')}\n\nConfiguration comes from environment variables: see docs/config.md.\n`;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const name = [argv.slice(0, 2).join(' '), argv[0] ?? ''].find((n) => COMMANDS[n] !== undefined);
+  const name = [argv.slice(0, 2).join(' '), argv[0] ?? ''].find((n) => ALL_COMMANDS[n] !== undefined);
   if (name === undefined) {
     const asked = argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help';
     (asked ? process.stdout : process.stderr).write(asked ? help() : `unknown command "${argv.join(' ')}"\n\n${help()}`);
     return asked ? 0 : 2;
   }
-  const command = COMMANDS[name] as Command;
+  const command = ALL_COMMANDS[name] as Command | ClientCommand;
   const rest = argv.slice(name.split(' ').length);
   let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: false }));
+    const allowPositionals = 'client' in command && command.positionals > 0;
+    ({ values, positionals } = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals }));
+    if (!values['help'] && 'client' in command && positionals.length !== command.positionals) {
+      throw new Error(positionals.length < command.positionals ? 'missing argument' : `unexpected argument "${positionals[command.positionals]}"`);
+    }
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n\nUsage: ${command.usage}\n`);
     return 2;
@@ -200,6 +210,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${command.summary}\n\nUsage: ${command.usage}\n`);
     return 0;
   }
+  if ('client' in command) return command.run(values, positionals);
   try {
     await command.run(values, loadConfig());
     return 0;

@@ -3,7 +3,7 @@ export interface DomainEvent {
   id: string;
   applicationId: string;
   type: string;
-  subjectType: 'verification' | 'user' | 'delivery' | 'application' | 'client';
+  subjectType: 'verification' | 'user' | 'delivery' | 'application' | 'client' | 'device';
   subjectId: string;
   /** Who caused it: `client:<id>`, `system`, later `agent:<id>`. */
   actor: string | null;

@@ -13,4 +13,6 @@ export interface User {
   createdAt: number;
   updatedAt: number;
   version: number;
+  /** Until when the user's verifications are approved at once (a bypass an admin set), or null. */
+  bypassUntil: number | null;
 }

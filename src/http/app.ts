@@ -15,6 +15,10 @@ import type { TemplateService } from '../services/templates.ts';
 import type { TokenService } from '../services/tokens.ts';
 import type { UserService } from '../services/users.ts';
 import type { VerificationService } from '../services/verifications.ts';
+import type { DeviceApi } from '../services/device-api.ts';
+import type { DeviceService } from '../services/devices.ts';
+import { deviceApiRoutes } from './routes/device-api.ts';
+import { deviceRoutes, userDeviceRoutes } from './routes/devices.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { problemPlugin, sendProblem } from './plugins/problem.ts';
 import { providerCallbackRoutes } from './routes/provider-callbacks.ts';
@@ -34,6 +38,10 @@ export interface AppDeps {
   users: UserService;
   templates: TemplateService;
   verifications: VerificationService;
+  devices: DeviceService;
+  deviceApi: DeviceApi;
+  /** Aborted when the server shuts down: open streams end. */
+  shutdown: AbortSignal;
   outbox: OutboxService;
   inbound: InboundSmsService;
   receipts: ReceiptService;
@@ -122,6 +130,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
             description: 'Access tokens from the client credentials grant',
             flows: { clientCredentials: { tokenUrl: '/oauth/token', scopes: { ...SCOPES } } },
           },
+          device: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'Authorization',
+            description: 'Device API: "Device <JWS>", an ES256 JWS signed by the device key (aud, iat, jti, htm, htu, bsh); see docs/device-api.md',
+          },
         },
       },
     },
@@ -134,7 +148,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(oauthRoutes, { tokens: deps.tokens, bodyLimitBytes: deps.bodyLimitBytes });
   await app.register(userRoutes, { prefix: '/v1/users', users: deps.users });
   await app.register(templateRoutes, { prefix: '/v1/templates', templates: deps.templates });
-  await app.register(verificationRoutes, { prefix: '/v1/verifications', verifications: deps.verifications });
+  await app.register(verificationRoutes, { prefix: '/v1/verifications', verifications: deps.verifications, shutdown: deps.shutdown });
+  await app.register(userDeviceRoutes, { prefix: '/v1/users', devices: deps.devices });
+  await app.register(deviceRoutes, { prefix: '/v1/devices', devices: deps.devices });
+  await app.register(deviceApiRoutes, { prefix: '/v1/device-api', deviceApi: deps.deviceApi, shutdown: deps.shutdown });
   await app.register(outboxRoutes, { prefix: '/v1/outbox', outbox: deps.outbox });
   await app.register(providerCallbackRoutes, { prefix: '/v1', providers: deps.providers, inbound: deps.inbound, receipts: deps.receipts, publicUrl: deps.publicUrl, clock: deps.clock });
 

@@ -49,6 +49,8 @@ export interface MissedCallMessage {
 export interface SendOptions {
   /** Aborted when the send takes too long or the server shuts down. */
   signal: AbortSignal;
+  /** The sender's clock (epoch ms), for what depends on time, such as a push's TTL. */
+  now?: number;
 }
 
 export interface SendResult {
@@ -68,6 +70,48 @@ export class ProviderError extends Error {
     this.name = 'ProviderError';
     this.permanent = options.permanent;
   }
+}
+
+/**
+ * A push transport said the device's registration is gone for good (FCM UNREGISTERED or 404,
+ * APNs 410, a Web Push 404/410): the device's transport is stale and is not tried again until
+ * the authenticator registers a new one. Never retried; never fails the request for the
+ * user's other devices.
+ */
+export class StaleTransportError extends ProviderError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { permanent: true, cause: options.cause });
+    this.name = 'StaleTransportError';
+  }
+}
+
+/** Where a push goes: what the authenticator registered at enrolment (or updated since). */
+export type PushTarget =
+  | { type: 'webpush'; subscription: { endpoint: string; keys: { p256dh: string; auth: string } } }
+  | { type: 'fcm'; token: string }
+  | { type: 'apns'; token: string };
+
+/**
+ * What a push says. Only the verification id and a generic notice leave through a third-party
+ * push service: the authenticator fetches the details over the signed device API.
+ */
+export interface PushNotice {
+  verificationId: string;
+  deviceId: string;
+  /** A generic, non-sensitive title and body for the system notification. */
+  title: string;
+  body: string;
+  /** Seconds the request can still be answered: the push must not outlive it (SEC-48). */
+  ttlSeconds: number;
+  reference: MessageReference;
+}
+
+/** A push transport (Web Push, FCM, APNs). */
+export interface PushProvider {
+  readonly name: string;
+  send(target: PushTarget, notice: PushNotice, options: SendOptions): Promise<SendResult>;
+  check?(): Promise<void>;
+  close?(): Promise<void>;
 }
 
 export interface SmsProvider {
@@ -172,6 +216,7 @@ export interface ProviderInstances {
   email?: EmailProvider;
   voice?: VoiceProvider;
   call?: CallProvider;
+  push?: PushProvider;
   inboundSms?: InboundSmsEndpoint;
   statusCallback?: StatusCallbackEndpoint;
   /**

@@ -1,5 +1,5 @@
 import { CHANNEL_DEFINITIONS } from '../channels/index.ts';
-import { defaultSettings, type Application, type ApplicationSettings, type Channel } from '../domain/application.ts';
+import { defaultSettings, PUSH_BY_DEVICE, type Application, type ApplicationSettings, type Channel } from '../domain/application.ts';
 import { base32, newId } from '../domain/random.ts';
 import { ALL_SCOPES, isScope, type Scope } from '../domain/scopes.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -20,6 +20,10 @@ export interface ClientCredentials {
 export function createApplicationService(deps: Pick<ServiceDeps, 'store' | 'clock' | 'random' | 'providers'>) {
   function checkProviders(providers: ApplicationSettings['providers']): void {
     for (const [channel, name] of Object.entries(providers) as [Channel, string][]) {
+      if (channel === 'push') {
+        if (name !== PUSH_BY_DEVICE) throw new SetupError(`push goes through each device's own transport: its provider must be "${PUSH_BY_DEVICE}"`);
+        continue;
+      }
       const side = CHANNEL_DEFINITIONS[channel].providerSide;
       const instances = deps.providers.get(name);
       if (instances === undefined || instances[side] === undefined) {

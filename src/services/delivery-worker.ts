@@ -2,8 +2,8 @@ import { CHANNEL_DEFINITIONS } from '../channels/index.ts';
 import { unseal } from '../domain/codes/keys.ts';
 import { afterFailure, DELIVERY_LEASE_MS, retryDelayMs, type Delivery } from '../domain/delivery.ts';
 import { decide } from '../domain/verification/verification.ts';
-import type { RenderedMessage } from '../domain/templates/render.ts';
-import { ProviderError } from '../providers/types.ts';
+import type { OutgoingMessage } from '../channels/types.ts';
+import { ProviderError, StaleTransportError } from '../providers/types.ts';
 import type { Write } from '../store/store.ts';
 import type { ServiceDeps } from './deps.ts';
 import { eventWrite, verificationEventWrites } from './events.ts';
@@ -32,13 +32,14 @@ export function createDeliveryWorker(
   let woken = false;
   let loop: Promise<void> | null = null;
   const stopping = new AbortController();
+  let staleTransport: ((deviceId: string, reason: string) => Promise<void>) | undefined;
 
   async function send(delivery: Delivery): Promise<void> {
     const log = deps.logger.child({ delivery_id: delivery.id, verification_id: delivery.verificationId, provider: delivery.provider, attempt: delivery.attempts });
     let outcome: { ok: true; providerMessageId: string | null } | { ok: false; error: ProviderError };
     try {
       if (delivery.sealedMessage === null) throw new ProviderError('the message is gone', { permanent: true });
-      const message = JSON.parse(unseal(deps.keys.sealKey, delivery.sealedMessage)) as RenderedMessage;
+      const message = JSON.parse(unseal(deps.keys.sealKey, delivery.sealedMessage)) as OutgoingMessage;
       const providers = deps.providers.get(delivery.provider);
       if (providers === undefined) throw new ProviderError(`provider "${delivery.provider}" is not configured`, { permanent: true });
       const result = await CHANNEL_DEFINITIONS[delivery.channel].send(
@@ -46,7 +47,7 @@ export function createDeliveryWorker(
         delivery.recipient,
         message,
         { deliveryId: delivery.id, verificationId: delivery.verificationId, applicationId: delivery.applicationId },
-        { signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(sendTimeoutMs)]) },
+        { signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(sendTimeoutMs)]), now: deps.clock.now() },
       );
       outcome = { ok: true, providerMessageId: result.providerMessageId };
     } catch (error) {
@@ -73,10 +74,16 @@ export function createDeliveryWorker(
     }
 
     const failed: Delivery = { ...delivery, status: 'failed', sealedMessage: null, lockedUntil: null, error, updatedAt: now };
+    if (outcome.error instanceof StaleTransportError) {
+      await staleTransport?.(delivery.recipient, error).catch((e: unknown) => log.warn({ err: e }, 'could not mark the push transport stale'));
+    }
+    // One push device out of reach never ends the request: the user's other devices, and this
+    // one's own stream, can still answer it until it expires.
+    const failsVerification = delivery.channel !== 'push';
     // The verification fails with its message, in the same unit; re-decided if it changed meanwhile.
     for (let round = 0; round < 8; round++) {
       const writes: Write[] = [{ kind: 'delivery.update', delivery: failed, ...guard }, deliveryEvent('delivery.failed', failed, now)];
-      const verification = await deps.store.verifications.byIdForWorker(delivery.verificationId);
+      const verification = failsVerification ? await deps.store.verifications.byIdForWorker(delivery.verificationId) : undefined;
       if (verification !== undefined) {
         const decision = decide(verification, { type: 'delivery_failed' }, now);
         if (decision.next !== null) {
@@ -164,6 +171,10 @@ export function createDeliveryWorker(
 
   return {
     runOnce,
+    /** Who hears that a push service dropped a device's registration (the device service). */
+    onStaleTransport(handler: (deviceId: string, reason: string) => Promise<void>): void {
+      staleTransport = handler;
+    },
     start(): void {
       if (running) return;
       running = true;

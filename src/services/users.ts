@@ -61,6 +61,7 @@ export function createUserService(deps: Pick<ServiceDeps, 'store' | 'clock' | 'r
         createdAt: now,
         updatedAt: now,
         version: 0,
+        bypassUntil: null,
       };
       const user = applyInput(blank, input);
       const result = await deps.store.commit({

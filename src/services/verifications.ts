@@ -2,15 +2,16 @@ import { CHANNEL_DEFINITIONS } from '../channels/index.ts';
 import type { OutgoingMessage } from '../channels/types.ts';
 import { parseLocale } from '../domain/address/locale.ts';
 import { maskRecipient, parseRecipient } from '../domain/address/recipient.ts';
-import type { Application, Channel } from '../domain/application.ts';
-import { callerHmac, codeHmac, generateCode } from '../domain/codes/code.ts';
+import type { Application, Channel, CodeChannel } from '../domain/application.ts';
+import { callerHmac, codeHmac, generateCode, normalizeBase32Code } from '../domain/codes/code.ts';
 import { codeEntropyBits, drawCaller, PoolError, visiblePrefix, type Pool } from '../domain/missed-call/pool.ts';
 import { seal } from '../domain/codes/keys.ts';
 import type { Delivery } from '../domain/delivery.ts';
 import type { User } from '../domain/user.ts';
 import { OutbandError } from '../domain/errors.ts';
 import { MAX_WAIT_SECONDS, RESEND } from '../domain/policy/limits.ts';
-import { newId } from '../domain/random.ts';
+import { newId, type RandomSource } from '../domain/random.ts';
+import { reachableByPush, type Device } from '../domain/device/device.ts';
 import type { ChannelTemplate } from '../domain/templates/catalog.ts';
 import { renderMessage } from '../domain/templates/render.ts';
 import {
@@ -21,7 +22,12 @@ import {
   statusAt,
   type Decision,
   type Input,
+  type Matching,
+  type PushDecision,
+  type PushDetails,
   type Purpose,
+  type UserVerificationMethod,
+  type UserVerificationRequirement,
   type Reason,
   type Verification,
   type VerificationStatus,
@@ -30,6 +36,7 @@ import type { Write } from '../store/store.ts';
 import type { TemplateService } from './templates.ts';
 import type { ServiceDeps } from './deps.ts';
 import { verificationEventWrites } from './events.ts';
+import { pairingOutcomeWrites } from './pairing.ts';
 import type { Principal } from './tokens.ts';
 
 export interface StartInput {
@@ -45,6 +52,22 @@ export interface StartInput {
   return_code?: boolean;
   two_way?: boolean;
   workflow?: Array<{ channel: Channel; timeout_seconds?: number }>;
+  /** push: one device instead of all the user's push devices. */
+  device_id?: string;
+  /** push: shown to the user in the authenticator. */
+  message?: string;
+  /** push: who asks, shown with the message. */
+  context?: Record<string, string>;
+  user_verification?: UserVerificationRequirement;
+  matching?: Matching;
+}
+
+/** What a push verification's relying party shows, besides the verification itself. */
+export interface PushStartExtras {
+  /** pick: the number to show (the authenticator offers it among three). */
+  match_number?: string;
+  /** type: the code to show; the user types it into the authenticator. */
+  match_code?: string;
 }
 
 /** A verification as the API shows it: the recipient masked, never the code or its hash. */
@@ -58,11 +81,37 @@ export interface VerificationView {
   user_id: string | null;
   locale: string;
   attempts_left: number;
-  aal: 1 | null;
+  aal: 1 | 2 | null;
   two_way: boolean;
+  /** Approved at the start because the user's bypass was on. */
+  bypass: boolean;
+  device_id: string | null;
+  push: PushView | null;
   created_at: string;
   expires_at: string;
   decided_at: string | null;
+}
+
+export interface PushView {
+  message: string;
+  context: Record<string, string>;
+  user_verification: UserVerificationRequirement;
+  matching: Matching;
+  /** read_back: the device approved; the code the caller reads out is awaited. */
+  awaiting_read_back: boolean;
+  answered_by: string | null;
+  /** How the answering device verified its user. */
+  user_verified_with: UserVerificationMethod | null;
+}
+
+/**
+ * The assurance a verification can contribute: a push answered with a PIN or biometric is a
+ * multi-factor out-of-band authenticator (AAL2, NIST SP 800-63B-4 §3.1.4); without one, AAL1.
+ */
+function assuranceOfVerification(v: Verification): 1 | 2 | null {
+  if (v.channel !== 'push') return assuranceOf(v.channel);
+  const method = v.push?.method ?? null;
+  return method === 'pin' || method === 'biometric' ? 2 : 1;
 }
 
 export function toView(v: Verification, now: number): VerificationView {
@@ -73,12 +122,26 @@ export function toView(v: Verification, now: number): VerificationView {
     reason: status === 'expired' ? 'expired' : v.reason,
     channel: v.channel,
     purpose: v.purpose,
-    to: maskRecipient(v.channel, v.recipient),
+    to: v.channel === 'push' ? v.recipient : maskRecipient(v.channel, v.recipient),
     user_id: v.userId,
     locale: v.locale,
     attempts_left: attemptsLeft(v),
-    aal: assuranceOf(v.channel),
+    aal: assuranceOfVerification(v),
     two_way: v.twoWay,
+    bypass: v.bypass,
+    device_id: v.deviceId,
+    push:
+      v.push === null
+        ? null
+        : {
+            message: v.push.message,
+            context: v.push.context,
+            user_verification: v.push.userVerification,
+            matching: v.push.matching,
+            awaiting_read_back: v.push.readBackPending,
+            answered_by: v.push.answeredBy,
+            user_verified_with: v.push.method,
+          },
     created_at: new Date(v.createdAt).toISOString(),
     expires_at: new Date(v.expiresAt).toISOString(),
     decided_at: v.decidedAt === null ? null : new Date(status === 'expired' && v.status === 'pending' ? v.expiresAt : v.decidedAt).toISOString(),
@@ -107,6 +170,7 @@ function deliveryView(d: Delivery): DeliveryView {
 /** The user's address for a channel (phone or e-mail), or 422 recipient_missing. */
 function userAddress(user: User | undefined, channel: Channel): string {
   const field = CHANNEL_DEFINITIONS[channel].userAddress;
+  if (field === null) throw new OutbandError('invalid_request', `${channel} goes to the user's devices, not to an address`);
   const address = user?.[field] ?? null;
   if (address === null) throw new OutbandError('recipient_missing', `the user has no ${field === 'phone' ? 'phone number' : 'e-mail address'} for ${channel}`);
   return address;
@@ -128,6 +192,28 @@ export class DuplicateWrite extends Error {
     super('already recorded');
     this.name = 'DuplicateWrite';
   }
+}
+
+/** A manual pairing fails after this many wrong codes, whatever the application's setting. */
+export const PAIRING_MAX_ATTEMPTS = 3;
+
+/** Push requests are short-lived by default: an approval is meant to follow the request at once. */
+export const PUSH_TTL_SECONDS = 120;
+/** Digits of the code shown for `type` matching and of a read-back code: the general 6-digit floor (SEC-20). */
+export const MATCH_CODE_LENGTH = 6;
+
+/** Three distinct two-digit numbers for `pick` matching, in random order. */
+function pickChoices(random: RandomSource): string[] {
+  const picked = new Set<string>();
+  while (picked.size < 3) {
+    const byte = random.bytes(1)[0]!;
+    if (byte < 200) picked.add(String(byte % 100).padStart(2, '0'));
+  }
+  return [...picked];
+}
+
+function bypassOn(user: User, now: number): boolean {
+  return user.bypassUntil !== null && user.bypassUntil > now;
 }
 
 /** One message to queue: where, through which provider, when, and with which of the application's templates. */
@@ -174,7 +260,8 @@ export function createVerificationService(
     input: Input,
     actor: string,
     /** Writes that go with a decision that changes the verification (a resend's message). */
-    alongside: (next: Verification, now: number) => Write[] = () => [],
+    alongside: (next: Verification, now: number) => Write[] | Promise<Write[]> = () => [],
+    ip: string | null = null,
   ): Promise<{ decision: Decision; before: Verification }> {
     for (let round = 0; round < MAX_DECISION_ROUNDS; round++) {
       const before = await load(applicationId, id);
@@ -186,7 +273,8 @@ export function createVerificationService(
           { kind: 'verification.update', verification: decision.next, expectedVersion: before.version },
           // A final verification sends nothing more: later workflow steps and unsent messages are dropped.
           ...(decision.next.status !== 'pending' ? [{ kind: 'delivery.cancelQueued' as const, verificationId: id, now }] : []),
-          ...alongside(decision.next, now),
+          ...(await alongside(decision.next, now)),
+          ...(await pairingOutcomeWrites(deps, decision.next, actor, now, ip)),
           ...verificationEventWrites(decision.events, { applicationId, verificationId: id, actor, now, random: deps.random }),
         ],
       });
@@ -346,11 +434,137 @@ export function createVerificationService(
     throw new OutbandError('recipient_missing', `this verification was started with "to", which has no address for ${channel}; start a new one`);
   }
 
+
+  async function loadActiveUser(applicationId: string, userId: string): Promise<User> {
+    const user = await deps.store.users.byId(applicationId, userId);
+    if (user === undefined) throw new OutbandError('user_not_found', `no user ${userId}`);
+    if (user.status === 'suspended') throw new OutbandError('user_suspended', 'a suspended user cannot be verified; reactivate the user first');
+    return user;
+  }
+
+  /**
+   * A push request to the user's paired push devices (primary first) or to one of them. Each
+   * device gets a delivery: a push through its transport, or, for a device on its own stream
+   * (or whose push registration went stale), a record only — its stream and request list show
+   * the request at once. Every device's stream is woken in the same unit.
+   */
+  async function startPush(principal: Principal, app: Application, input: StartInput): Promise<{ view: VerificationView; push: PushStartExtras }> {
+    if (input.to !== undefined) throw new OutbandError('invalid_request', 'push goes to a user\'s devices: give user_id or device_id, not to');
+    for (const field of ['two_way', 'workflow', 'code_length', 'return_code'] as const) {
+      if (input[field] !== undefined) throw new OutbandError('invalid_request', `${field} does not apply to channel "push"`);
+    }
+    let userId = input.user_id;
+    let targets: Device[];
+    if (input.device_id !== undefined) {
+      const device = await deps.store.devices.byId(app.id, input.device_id);
+      if (device === undefined || (userId !== undefined && device.userId !== userId)) throw new OutbandError('device_not_found', `no device ${input.device_id}`);
+      if (!reachableByPush(device)) throw new OutbandError('device_not_pushable', `device ${device.id} is not a paired push authenticator`);
+      userId = device.userId;
+      targets = [device];
+    } else {
+      if (userId === undefined) throw new OutbandError('recipient_ambiguous', 'push needs user_id (all the user\'s push devices) or device_id');
+      targets = (await deps.store.devices.forUser(app.id, userId)).filter(reachableByPush).sort((a, b) => (a.role === b.role ? 0 : a.role === 'primary' ? -1 : 1));
+    }
+    const user = await loadActiveUser(app.id, userId);
+    const now = deps.clock.now();
+    const bypass = bypassOn(user, now);
+    if (targets.length === 0 && !bypass) throw new OutbandError('no_push_device', 'the user has no paired push authenticator; enrol one with POST /v1/users/{id}/devices');
+    const locale = parseLocale(input.locale ?? user.locale ?? app.settings.defaultLocale);
+    const purpose = input.purpose ?? 'authentication';
+    const ttlSeconds = input.ttl_seconds ?? PUSH_TTL_SECONDS;
+    const matching = input.matching ?? 'none';
+    // The notice through third-party push services: the purpose's generic wording, no details.
+    const notice = renderMessage('push', locale, { code: '', appName: app.name, ttlSeconds, purpose, defaultLocale: app.settings.defaultLocale, now, expiresAt: now + ttlSeconds * 1000 });
+    const extras: PushStartExtras = {};
+    let code: string | undefined;
+    let choices: string[] | null = null;
+    if (matching === 'pick') {
+      choices = pickChoices(deps.random);
+      code = choices[deps.random.bytes(1)[0]! % 3]!;
+      extras.match_number = code;
+    } else if (matching === 'type') {
+      code = generateCode(MATCH_CODE_LENGTH, deps.random);
+      extras.match_code = code;
+    }
+    const details: PushDetails = {
+      message: input.message ?? notice.title ?? notice.text,
+      context: input.context ?? {},
+      userVerification: input.user_verification ?? 'required',
+      matching,
+      choices,
+      challenge: Buffer.from(deps.random.bytes(32)).toString('base64url'),
+      readBackPending: false,
+      answeredBy: null,
+      method: null,
+    };
+    const { verification, events } = createVerification(
+      {
+        applicationId: app.id,
+        userId: user.id,
+        channel: 'push',
+        purpose,
+        recipient: targets.map((d) => d.name).join(', ') || 'bypass',
+        locale,
+        ttlSeconds,
+        codeLength: MATCH_CODE_LENGTH,
+        maxAttempts: app.settings.maxAttempts,
+        deviceId: input.device_id ?? null,
+        push: details,
+        bypass,
+        // none and read_back take no code before the device answers: a random one nobody knows.
+        ...(code === undefined ? {} : { code }),
+      },
+      now,
+      deps.random,
+      deps.keys.codeKey,
+    );
+    const writes: Write[] = [{ kind: 'verification.insert', verification }];
+    if (!bypass) {
+      for (const device of targets) {
+        const transport = device.transport;
+        const byStream = transport === null || transport.type === 'stream' || device.transportStaleAt !== null;
+        const message: OutgoingMessage = byStream
+          ? { text: '' }
+          : { text: '', push: { target: transport, title: notice.title ?? '', body: notice.text, expiresAt: verification.expiresAt } };
+        writes.push({
+          kind: 'delivery.insert',
+          delivery: {
+            id: newId('dlv', deps.random),
+            applicationId: app.id,
+            verificationId: verification.id,
+            channel: 'push',
+            provider: byStream ? 'stream' : transport.type,
+            recipient: device.id,
+            sealedMessage: byStream ? null : seal(deps.keys.sealKey, JSON.stringify(message), deps.random),
+            status: byStream ? 'sent' : 'queued',
+            attempts: 0,
+            nextAttemptAt: now,
+            lockedUntil: null,
+            providerMessageId: null,
+            error: null,
+            createdAt: now,
+            updatedAt: now,
+            sentAt: byStream ? now : null,
+            receiptAt: null,
+            step: 0,
+          },
+        });
+        writes.push({ kind: 'wake', subjectId: device.id });
+      }
+    }
+    writes.push(...verificationEventWrites(events, { applicationId: app.id, verificationId: verification.id, actor: `client:${principal.clientId}`, now, random: deps.random }));
+    const result = await deps.store.commit({ writes });
+    if (!result.ok) throw new Error(`could not store a new verification: ${result.reason}`);
+    deps.metrics.verificationsStarted.inc({ channel: 'push' });
+    options.wakeDelivery();
+    return { view: toView(verification, now), push: bypass ? {} : extras };
+  }
+
   return {
     async start(
       principal: Principal,
       input: StartInput,
-    ): Promise<{ view: VerificationView; code?: string; missedCall?: { digits: number; caller_prefix: string; entropy_bits: number } }> {
+    ): Promise<{ view: VerificationView; code?: string; missedCall?: { digits: number; caller_prefix: string; entropy_bits: number }; push?: PushStartExtras }> {
       const app = await loadApplication(principal);
       const provider = app.settings.providers[input.channel];
       if (provider === undefined) throw new OutbandError('channel_not_enabled', `the ${input.channel} channel is not enabled for this application`);
@@ -360,18 +574,22 @@ export function createVerificationService(
       if (input.two_way === true && input.channel !== 'sms') {
         throw new OutbandError('two_way_not_supported', `two_way needs channel "sms"; this is ${input.channel}`);
       }
+      if (input.channel === 'push') return startPush(principal, app, input);
+      for (const field of ['device_id', 'message', 'context', 'user_verification', 'matching'] as const) {
+        if (input[field] !== undefined) throw new OutbandError('invalid_request', `${field} is for channel "push" only`);
+      }
       if ((input.user_id === undefined) === (input.to === undefined)) {
         throw new OutbandError('recipient_ambiguous', 'give exactly one of user_id (to use the user\'s address) or to');
       }
 
       let recipient: string;
       let userLocale: string | null = null;
+      let bypass = false;
       if (input.user_id !== undefined) {
-        const user = await deps.store.users.byId(principal.applicationId, input.user_id);
-        if (user === undefined) throw new OutbandError('user_not_found', `no user ${input.user_id}`);
-        if (user.status === 'suspended') throw new OutbandError('user_suspended', 'a suspended user cannot be verified; reactivate the user first');
+        const user = await loadActiveUser(principal.applicationId, input.user_id);
         recipient = userAddress(user, input.channel);
         userLocale = user.locale;
+        bypass = bypassOn(user, deps.clock.now());
       } else {
         recipient = parseRecipient(input.channel, input.to as string, input.country);
       }
@@ -392,6 +610,7 @@ export function createVerificationService(
           codeLength: missed?.codeLength ?? input.code_length ?? app.settings.codeLength,
           maxAttempts: app.settings.maxAttempts,
           twoWay: input.two_way ?? false,
+          bypass,
           ...(missed === null ? {} : { code: missed.code, callerHmac: missed.callerHmac }),
         },
         now,
@@ -402,7 +621,8 @@ export function createVerificationService(
       if (missed !== null) steps[0] = { ...steps[0]!, callerId: missed.from };
       let messages: Write[];
       try {
-        messages = steps.map((step) => messageWrite(app, verification, code, now, step));
+        // Under a bypass nothing is sent: the verification is approved already.
+        messages = bypass ? [] : steps.map((step) => messageWrite(app, verification, code, now, step));
       } catch (error) {
         // An application template that needs a parameter this request did not pass.
         if (error instanceof OutbandError) throw error;
@@ -454,15 +674,160 @@ export function createVerificationService(
       }
     },
 
+    /**
+     * Calls `send` with the verification now and at every change of it, until it is final or
+     * `until` resolves (the client went away, the server stops).
+     */
+    async follow(principal: Principal, first: VerificationView & { deliveries: DeliveryView[] }, send: (view: VerificationView & { deliveries: DeliveryView[] }) => void, until: Promise<void>): Promise<void> {
+      let wake = () => {};
+      let changed = new Promise<void>((resolve) => (wake = resolve));
+      const unsubscribe = deps.notifier.subscribe(first.id, () => wake());
+      let gone = false;
+      void until.then(() => {
+        gone = true;
+        wake();
+      });
+      try {
+        let last = '';
+        // Read again now that a change cannot be missed: one may have come since `first`.
+        let view = await this.get(principal, first.id);
+        for (;;) {
+          const text = JSON.stringify(view);
+          if (text !== last) send(view);
+          last = text;
+          if (view.status !== 'pending' || gone) return;
+          let timer: NodeJS.Timeout | undefined;
+          const expiry = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, Date.parse(view.expires_at) - deps.clock.now()) + 1)));
+          await Promise.race([changed, expiry]);
+          clearTimeout(timer);
+          changed = new Promise<void>((resolve) => (wake = resolve));
+          if (gone) return;
+          view = await this.get(principal, first.id);
+        }
+      } finally {
+        unsubscribe();
+      }
+    },
+
     /** Checks a code: `valid` tells whether it was right; a wrong one uses up an attempt. */
-    async check(principal: Principal, id: string, code: string): Promise<VerificationView & { valid: boolean }> {
+    async check(principal: Principal, id: string, typed: string, ip: string | null = null): Promise<VerificationView & { valid: boolean }> {
       const started = performance.now();
-      const { decision, before } = await apply(principal.applicationId, id, { type: 'check', code, codeKey: deps.keys.codeKey }, `client:${principal.clientId}`);
+      // Digits pass unchanged; a base32 pairing code is read as Crockford's alphabet reads it.
+      const code = normalizeBase32Code(typed);
+      const { decision, before } = await apply(principal.applicationId, id, { type: 'check', code, codeKey: deps.keys.codeKey }, `client:${principal.clientId}`, undefined, ip);
       deps.metrics.checkDuration.observe({ channel: before.channel }, (performance.now() - started) / 1000);
       const outcome = decision.outcome;
       if (outcome.kind === 'closed') throw closedError(outcome.status, outcome.reason);
+      if (outcome.kind === 'awaiting_device') {
+        throw new OutbandError('verification_awaiting_device', 'a push verification is answered on the device; only a read_back code, after the device approved, is checked here');
+      }
       const now = deps.clock.now();
       return { ...toView(decision.next ?? before, now), valid: outcome.kind === 'approved' };
+    },
+
+    /** Push requests a device can answer now, oldest first. */
+    async pendingForDevice(device: Device): Promise<Verification[]> {
+      return deps.store.verifications.pendingForDevice(device.id, deps.clock.now());
+    },
+
+    /**
+     * A request as its device sees it. Another device's or another application's request, and
+     * one that does not exist, answer alike: 404 request_not_found.
+     */
+    async requestForDevice(device: Device, id: string): Promise<Verification> {
+      const v = await deps.store.verifications.byId(device.applicationId, id);
+      const sentTo = v === undefined ? [] : await deps.store.deliveries.byVerification(v.id);
+      if (v === undefined || v.push === null || !sentTo.some((d) => d.channel === 'push' && d.recipient === device.id)) {
+        throw new OutbandError('request_not_found', `no request ${id} for this device`);
+      }
+      return v;
+    },
+
+    /**
+     * A device's answer, its signature already checked against the request's challenge. Final
+     * and idempotent (SEC-24): a second answer, or one after the request ended, changes nothing.
+     */
+    async respond(
+      device: Device,
+      v: Verification,
+      input: { decision: PushDecision; method: UserVerificationMethod; answer: string | null },
+    ): Promise<{ view: VerificationView; readBackCode?: string }> {
+      if (input.method !== 'none' && !device.capabilities.includes(input.method)) {
+        throw new OutbandError('user_verification_not_capable', `the device did not declare "${input.method}" among its capabilities at enrolment`);
+      }
+      const readBackCode = generateCode(MATCH_CODE_LENGTH, deps.random);
+      const { decision, before } = await apply(
+        v.applicationId,
+        v.id,
+        { type: 'respond', deviceId: device.id, decision: input.decision, method: input.method, answer: input.answer, codeKey: deps.keys.codeKey, readBackCodeHmac: codeHmac(deps.keys.codeKey, v.id, readBackCode) },
+        `device:${device.id}`,
+      );
+      const outcome = decision.outcome;
+      if (outcome.kind === 'closed') throw closedError(outcome.status, outcome.reason);
+      if (outcome.kind === 'already_answered') throw new OutbandError('already_answered', 'this request was approved on a device already; the caller reads its code to the agent');
+      if (outcome.kind === 'user_verification_required') {
+        throw new OutbandError('user_verification_required', 'approving this request needs user verification: unlock the key with a PIN or biometric and report which');
+      }
+      if (outcome.kind === 'answer_required') throw new OutbandError('answer_required', `matching "${v.push?.matching}" needs the answer the user gave`);
+      const view = toView(decision.next ?? before, deps.clock.now());
+      return outcome.kind === 'awaiting_read_back' ? { view, readBackCode } : { view };
+    },
+
+    /**
+     * The pairing verification of a new sms, voice or e-mail device: the code goes to the
+     * address, and confirming it pairs the device (pairingOutcomeWrites). `writes` (the pending
+     * device, the pairings it replaces) commit in the same unit.
+     */
+    async startPairing(
+      app: Application,
+      user: User,
+      pairing: { deviceId: string; channel: CodeChannel; address: string; code: string; actor: string },
+      writes: (verification: Verification) => Write[],
+    ): Promise<VerificationView> {
+      const provider = app.settings.providers[pairing.channel];
+      if (provider === undefined) throw new OutbandError('channel_not_enabled', `the ${pairing.channel} channel is not enabled for this application`);
+      const now = deps.clock.now();
+      const { verification, events } = createVerification(
+        {
+          applicationId: app.id,
+          userId: user.id,
+          channel: pairing.channel,
+          purpose: 'pairing',
+          recipient: pairing.address,
+          locale: parseLocale(user.locale ?? app.settings.defaultLocale),
+          ttlSeconds: app.settings.ttlSeconds,
+          codeLength: pairing.code.length,
+          maxAttempts: PAIRING_MAX_ATTEMPTS,
+          code: pairing.code,
+          deviceId: pairing.deviceId,
+        },
+        now,
+        deps.random,
+        deps.keys.codeKey,
+      );
+      const [step] = await withTemplates(app, verification, [{ channel: pairing.channel, recipient: pairing.address, provider, index: 0, sendAt: now }], undefined);
+      const result = await deps.store.commit({
+        writes: [
+          ...writes(verification),
+          { kind: 'verification.insert', verification },
+          messageWrite(app, verification, pairing.code, now, step!),
+          ...verificationEventWrites(events, { applicationId: app.id, verificationId: verification.id, actor: pairing.actor, now, random: deps.random }),
+        ],
+      });
+      if (!result.ok) throw new OutbandError('concurrent_update', "the user's devices changed while the pairing started; try again");
+      deps.metrics.verificationsStarted.inc({ channel: pairing.channel });
+      options.wakeDelivery();
+      return toView(verification, now);
+    },
+
+    /** Cancels a pending verification on the server's own account (a device unpaired, a pairing replaced). */
+    async cancelFor(applicationId: string, id: string, actor: string): Promise<void> {
+      await apply(applicationId, id, { type: 'cancel' }, actor);
+    },
+
+    /** A verification, unscoped to a token: for the streams that follow it. */
+    async current(applicationId: string, id: string): Promise<Verification> {
+      return load(applicationId, id);
     },
 
     async cancel(principal: Principal, id: string): Promise<VerificationView> {

@@ -1,15 +1,18 @@
 import type { Selectable } from 'kysely';
-import type { Application, ApplicationSettings, Channel, Plan } from '../domain/application.ts';
+import { defaultSettings, type Application, type ApplicationSettings, type Channel, type Plan } from '../domain/application.ts';
 import type { Delivery, DeliveryStatus } from '../domain/delivery.ts';
 import type { StoredEvent } from '../domain/event.ts';
 import type { User, UserStatus } from '../domain/user.ts';
-import type { Purpose, Reason, Verification, VerificationStatus } from '../domain/verification/verification.ts';
+import type { Capability, Device, DeviceKind, DeviceRole, DeviceStatus, Transport } from '../domain/device/device.ts';
+import type { PushDetails, Purpose, Reason, Verification, VerificationStatus } from '../domain/verification/verification.ts';
 import type { Tables } from './schema.ts';
 
 // Row ↔ domain mapping, in one place. Values written by this code are trusted on the way back.
 
 export function toApplication(row: Selectable<Tables['applications']>): Application {
-  return { id: row.id, name: row.name, plan: row.plan as Plan, settings: JSON.parse(row.settings) as ApplicationSettings, createdAt: row.created_at };
+  // Settings saved before a field existed take its default.
+  const saved = JSON.parse(row.settings) as Partial<ApplicationSettings>;
+  return { id: row.id, name: row.name, plan: row.plan as Plan, settings: { ...defaultSettings(), ...saved }, createdAt: row.created_at };
 }
 
 export function toUser(row: Selectable<Tables['users']>): User {
@@ -25,6 +28,7 @@ export function toUser(row: Selectable<Tables['users']>): User {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     version: row.version,
+    bypassUntil: row.bypass_until,
   };
 }
 
@@ -41,10 +45,17 @@ export function fromUser(u: User): Selectable<Tables['users']> {
     created_at: u.createdAt,
     updated_at: u.updatedAt,
     version: u.version,
+    bypass_until: u.bypassUntil,
   };
 }
 
+interface VerificationDetails {
+  push?: PushDetails;
+  bypass?: true;
+}
+
 export function toVerification(row: Selectable<Tables['verifications']>): Verification {
+  const details = row.details === null ? {} : (JSON.parse(row.details) as VerificationDetails);
   return {
     id: row.id,
     applicationId: row.application_id,
@@ -66,6 +77,9 @@ export function toVerification(row: Selectable<Tables['verifications']>): Verifi
     lastSentAt: row.last_sent_at,
     twoWay: row.two_way === 1,
     callerHmac: row.caller_hmac,
+    deviceId: row.device_id,
+    push: details.push ?? null,
+    bypass: details.bypass === true,
     version: row.version,
   };
 }
@@ -93,6 +107,8 @@ export function fromVerification(v: Verification): Selectable<Tables['verificati
     two_way: v.twoWay ? 1 : 0,
     caller_hmac: v.callerHmac,
     version: v.version,
+    device_id: v.deviceId,
+    details: v.push === null && !v.bypass ? null : JSON.stringify({ ...(v.push === null ? {} : { push: v.push }), ...(v.bypass ? { bypass: true } : {}) } satisfies VerificationDetails),
   };
 }
 
@@ -153,5 +169,55 @@ export function toEvent(row: Selectable<Tables['events']>): StoredEvent {
     actor: row.actor,
     data: JSON.parse(row.data) as Record<string, unknown>,
     createdAt: row.created_at,
+  };
+}
+
+export function toDevice(row: Selectable<Tables['devices']>): Device {
+  return {
+    id: row.id,
+    applicationId: row.application_id,
+    userId: row.user_id,
+    kind: row.kind as DeviceKind,
+    name: row.name,
+    role: row.role as DeviceRole,
+    status: row.status as DeviceStatus,
+    address: row.address,
+    publicJwk: row.public_jwk === null ? null : (JSON.parse(row.public_jwk) as Record<string, string>),
+    transport: row.transport === null ? null : (JSON.parse(row.transport) as Transport),
+    transportStaleAt: row.transport_stale_at,
+    capabilities: row.capabilities.split(' ').filter(Boolean) as Capability[],
+    activationHmac: row.activation_hmac,
+    activationExpiresAt: row.activation_expires_at,
+    pairingVerificationId: row.pairing_verification_id,
+    createdAt: row.created_at,
+    pairedAt: row.paired_at,
+    lastUsedAt: row.last_used_at,
+    updatedAt: row.updated_at,
+    version: row.version,
+  };
+}
+
+export function fromDevice(d: Device): Selectable<Tables['devices']> {
+  return {
+    id: d.id,
+    application_id: d.applicationId,
+    user_id: d.userId,
+    kind: d.kind,
+    name: d.name,
+    role: d.role,
+    status: d.status,
+    address: d.address,
+    public_jwk: d.publicJwk === null ? null : JSON.stringify(d.publicJwk),
+    transport: d.transport === null ? null : JSON.stringify(d.transport),
+    transport_stale_at: d.transportStaleAt,
+    capabilities: d.capabilities.join(' '),
+    activation_hmac: d.activationHmac,
+    activation_expires_at: d.activationExpiresAt,
+    pairing_verification_id: d.pairingVerificationId,
+    created_at: d.createdAt,
+    paired_at: d.pairedAt,
+    last_used_at: d.lastUsedAt,
+    updated_at: d.updatedAt,
+    version: d.version,
   };
 }

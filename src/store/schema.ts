@@ -46,6 +46,7 @@ export interface UsersTable {
   created_at: number;
   updated_at: number;
   version: number;
+  bypass_until: number | null;
 }
 
 export interface VerificationsTable {
@@ -71,6 +72,42 @@ export interface VerificationsTable {
   two_way: number;
   caller_hmac: string | null;
   version: number;
+  device_id: string | null;
+  /** JSON: { push?: PushDetails, bypass?: true } */
+  details: string | null;
+}
+
+export interface DevicesTable {
+  id: string;
+  application_id: string;
+  user_id: string;
+  kind: string;
+  name: string;
+  role: string;
+  status: string;
+  address: string | null;
+  /** JSON of the public JWK */
+  public_jwk: string | null;
+  /** JSON of the Transport */
+  transport: string | null;
+  transport_stale_at: number | null;
+  /** space-separated */
+  capabilities: string;
+  activation_hmac: string | null;
+  activation_expires_at: number | null;
+  pairing_verification_id: string | null;
+  created_at: number;
+  paired_at: number | null;
+  last_used_at: number | null;
+  updated_at: number;
+  version: number;
+}
+
+/** Device-API request ids (jti) seen, kept until their time window has passed: a replay finds its id. */
+export interface DeviceNoncesTable {
+  device_id: string;
+  jti: string;
+  expires_at: number;
 }
 
 export interface TemplatesTable {
@@ -162,5 +199,7 @@ export interface Tables {
   meta: MetaTable;
   inbound_messages: InboundMessagesTable;
   templates: TemplatesTable;
+  devices: DevicesTable;
+  device_nonces: DeviceNoncesTable;
   schema_migrations: SchemaMigrationsTable;
 }

@@ -4,12 +4,13 @@ import { DELIVERY_LEASE_MS, type Delivery } from '../domain/delivery.ts';
 import type { DomainEvent, StoredEvent } from '../domain/event.ts';
 import type { User } from '../domain/user.ts';
 import type { Verification } from '../domain/verification/verification.ts';
+import type { Device } from '../domain/device/device.ts';
 import { groupCommit, transactionPerUnit, type Committer } from './commit.ts';
 import type { Database } from './database.ts';
 import { migrate } from './migrations/index.ts';
-import { toApplication, toDelivery, toEvent, toUser, toVerification } from './rows.ts';
+import { toApplication, toDelivery, toDevice, toEvent, toUser, toVerification } from './rows.ts';
 import type { ApiClientsTable, SigningKeysTable } from './schema.ts';
-import { eventsOf, type CommitResult, type OutboxMessage, type StoredTemplate, type UnitOfWork } from './unit-of-work.ts';
+import { eventsOf, wokenBy, type CommitResult, type OutboxMessage, type StoredTemplate, type UnitOfWork } from './unit-of-work.ts';
 
 export type { CommitResult, OutboxMessage, StoredTemplate, UnitOfWork, Write } from './unit-of-work.ts';
 
@@ -41,7 +42,7 @@ export type UserLookup = { email: string } | { phone: string } | { externalId: s
 export function createStore(database: Database) {
   const { db, dialect } = database;
   const committer: Committer = dialect === 'sqlite' ? groupCommit(db, dialect) : transactionPerUnit(db, dialect);
-  const listeners = new Set<(events: DomainEvent[]) => void>();
+  const listeners = new Set<(events: DomainEvent[], woken: Set<string>) => void>();
 
   return {
     dialect,
@@ -57,12 +58,16 @@ export function createStore(database: Database) {
     async commit(unit: UnitOfWork): Promise<CommitResult> {
       const result = await committer(unit);
       if (result.ok) {
-        const events = eventsOf(unit);
-        if (events.length > 0) for (const listener of listeners) listener(events);
+        const woken = wokenBy(unit);
+        if (woken.size > 0) {
+          const events = eventsOf(unit);
+          for (const listener of listeners) listener(events, woken);
+        }
       }
       return result;
     },
-    onCommitted(listener: (events: DomainEvent[]) => void): () => void {
+    /** Hears every committed unit that appended events or wakes subjects (with all of them). */
+    onCommitted(listener: (events: DomainEvent[], woken: Set<string>) => void): () => void {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
@@ -212,10 +217,81 @@ export function createStore(database: Database) {
           .execute();
         return rows.map(toVerification);
       },
+      /** Push requests a device can still answer: pending, not expired, and sent to it. Oldest first. */
+      async pendingForDevice(deviceId: string, now: number): Promise<Verification[]> {
+        const rows = await db
+          .selectFrom('verifications')
+          .selectAll('verifications')
+          .where('verifications.id', 'in', (eb) =>
+            eb.selectFrom('deliveries').select('deliveries.verification_id').where('deliveries.recipient', '=', deviceId).where('deliveries.channel', '=', 'push'),
+          )
+          .where('verifications.status', '=', 'pending')
+          .where('verifications.expires_at', '>', now)
+          .orderBy('verifications.created_at')
+          .orderBy('verifications.id')
+          .execute();
+        return rows.map(toVerification);
+      },
+      /** Pending verifications that involve a device: push requests sent to it and its own pairing. */
+      async pendingInvolving(deviceId: string): Promise<Verification[]> {
+        const rows = await db
+          .selectFrom('verifications')
+          .selectAll('verifications')
+          .where((eb) =>
+            eb.or([
+              eb('verifications.device_id', '=', deviceId),
+              eb(
+                'verifications.id',
+                'in',
+                eb.selectFrom('deliveries').select('deliveries.verification_id').where('deliveries.recipient', '=', deviceId).where('deliveries.channel', '=', 'push'),
+              ),
+            ]),
+          )
+          .where('verifications.status', '=', 'pending')
+          .execute();
+        return rows.map(toVerification);
+      },
       /** The verification a worker acts on; not scoped to an application. */
       async byIdForWorker(id: string): Promise<Verification | undefined> {
         const row = await db.selectFrom('verifications').selectAll().where('id', '=', id).executeTakeFirst();
         return row && toVerification(row);
+      },
+    },
+
+    devices: {
+      async byId(applicationId: string, id: string): Promise<Device | undefined> {
+        const row = await db.selectFrom('devices').selectAll().where('id', '=', id).where('application_id', '=', applicationId).executeTakeFirst();
+        return row && toDevice(row);
+      },
+      /** A device as the device API finds it: by its id alone, in any application. */
+      async byIdForDevice(id: string): Promise<Device | undefined> {
+        const row = await db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
+        return row && toDevice(row);
+      },
+      /** A user's devices, oldest first. */
+      async forUser(applicationId: string, userId: string): Promise<Device[]> {
+        const rows = await db
+          .selectFrom('devices')
+          .selectAll()
+          .where('application_id', '=', applicationId)
+          .where('user_id', '=', userId)
+          .orderBy('created_at')
+          .orderBy('id')
+          .execute();
+        return rows.map(toDevice);
+      },
+      /** The pending push enrolment an activation token belongs to, by the token's HMAC. */
+      async byActivationHmac(hmac: string): Promise<Device | undefined> {
+        const row = await db.selectFrom('devices').selectAll().where('activation_hmac', '=', hmac).executeTakeFirst();
+        return row && toDevice(row);
+      },
+    },
+
+    nonces: {
+      /** Forgets request ids whose window has passed: a replay of them is refused by its time already. */
+      async purge(now: number): Promise<number> {
+        const result = await db.deleteFrom('device_nonces').where('expires_at', '<', now).executeTakeFirst();
+        return Number(result.numDeletedRows);
       },
     },
 

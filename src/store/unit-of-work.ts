@@ -1,10 +1,11 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Delivery, DeliveryStatus } from '../domain/delivery.ts';
+import type { Device } from '../domain/device/device.ts';
 import type { DomainEvent } from '../domain/event.ts';
 import type { User } from '../domain/user.ts';
 import type { Verification } from '../domain/verification/verification.ts';
 import type { Dialect } from './database.ts';
-import { fromDelivery, fromUser, fromVerification } from './rows.ts';
+import { fromDelivery, fromDevice, fromUser, fromVerification } from './rows.ts';
 import type { Tables } from './schema.ts';
 
 export interface StoredTemplate {
@@ -44,6 +45,18 @@ export type Write =
   | { kind: 'user.insert'; user: User }
   | { kind: 'user.update'; user: User; expectedVersion: number }
   | { kind: 'user.delete'; applicationId: string; id: string; expectedVersion: number }
+  /**
+   * Bumps a user's version without changing it: device changes guard on it, so that two
+   * pairings of one user are decided one after the other (roles, names, the device limit).
+   */
+  | { kind: 'user.bump'; applicationId: string; id: string; expectedVersion: number }
+  | { kind: 'device.insert'; device: Device }
+  | { kind: 'device.update'; device: Device; expectedVersion: number }
+  | { kind: 'device.delete'; applicationId: string; id: string; expectedVersion: number }
+  /** A device-API request id, once: a second insert of the same id is a `duplicate` (a replay). */
+  | { kind: 'nonce.insert'; deviceId: string; jti: string; expiresAt: number }
+  /** Wakes whoever waits on a subject (a device's stream) when the unit commits, on every node. */
+  | { kind: 'wake'; subjectId: string }
   | { kind: 'event.append'; event: DomainEvent }
   /** An application's own template for a channel, purpose and locale: created or replaced. */
   | { kind: 'template.put'; template: StoredTemplate }
@@ -153,6 +166,50 @@ export async function applyWrites(trx: Transaction<Tables> | Kysely<Tables>, uni
         if (result.numDeletedRows !== 1n) throw new ConflictError(`user ${write.id}`);
         break;
       }
+      case 'user.bump': {
+        const result = await trx
+          .updateTable('users')
+          .set({ version: write.expectedVersion + 1 })
+          .where('id', '=', write.id)
+          .where('application_id', '=', write.applicationId)
+          .where('version', '=', write.expectedVersion)
+          .executeTakeFirst();
+        if (result.numUpdatedRows !== 1n) throw new ConflictError(`user ${write.id}`);
+        break;
+      }
+      case 'device.insert':
+        await trx.insertInto('devices').values(fromDevice(write.device)).execute();
+        break;
+      case 'device.update': {
+        const { id, ...row } = fromDevice(write.device);
+        const result = await trx
+          .updateTable('devices')
+          .set(row)
+          .where('id', '=', id)
+          .where('application_id', '=', write.device.applicationId)
+          .where('version', '=', write.expectedVersion)
+          .executeTakeFirst();
+        if (result.numUpdatedRows !== 1n) throw new ConflictError(`device ${id}`);
+        break;
+      }
+      case 'device.delete': {
+        const result = await trx
+          .deleteFrom('devices')
+          .where('id', '=', write.id)
+          .where('application_id', '=', write.applicationId)
+          .where('version', '=', write.expectedVersion)
+          .executeTakeFirst();
+        if (result.numDeletedRows !== 1n) throw new ConflictError(`device ${write.id}`);
+        break;
+      }
+      case 'nonce.insert':
+        await trx.insertInto('device_nonces').values({ device_id: write.deviceId, jti: write.jti, expires_at: write.expiresAt }).execute();
+        break;
+      case 'wake':
+        if (dialect === 'postgres') {
+          await sql`select pg_notify(${NOTIFY_CHANNEL}, ${JSON.stringify({ subject_id: write.subjectId })})`.execute(trx);
+        }
+        break;
       case 'template.put': {
         const t = write.template;
         const row = { subject: t.subject, title: t.title, text: t.text, html: t.html, updated_at: t.updatedAt };
@@ -217,4 +274,14 @@ export function isUniqueViolation(error: unknown): boolean {
 
 export function eventsOf(unit: UnitOfWork): DomainEvent[] {
   return unit.writes.flatMap((w) => (w.kind === 'event.append' ? [w.event] : []));
+}
+
+/** Every subject a unit wakes: its events' subjects and its explicit wake-ups. */
+export function wokenBy(unit: UnitOfWork): Set<string> {
+  const ids = new Set<string>();
+  for (const w of unit.writes) {
+    if (w.kind === 'event.append') ids.add(w.event.subjectId);
+    else if (w.kind === 'wake') ids.add(w.subjectId);
+  }
+  return ids;
 }

@@ -130,10 +130,10 @@ function table(u: string, v: string, client: { id: string; secret: string }): Ca
     { name: 'verifications get: id of the wrong shape', method: 'GET', url: '/v1/verifications/12345', status: 400, code: 'invalid_request' },
 
     // POST /v1/verifications/:id/check
-    { name: 'verifications check: non-digit code', method: 'POST', url: `/v1/verifications/${v}/check`, body: { code: '12a456' }, status: 400, code: 'invalid_request' },
+    { name: 'verifications check: code with symbols', method: 'POST', url: `/v1/verifications/${v}/check`, body: { code: '12#456' }, status: 400, code: 'invalid_request' },
     { name: 'verifications check: number for code', method: 'POST', url: `/v1/verifications/${v}/check`, body: { code: 123456 }, status: 400, code: 'invalid_request' },
     { name: 'verifications check: empty code', method: 'POST', url: `/v1/verifications/${v}/check`, body: { code: '' }, status: 400, code: 'invalid_request' },
-    { name: 'verifications check: code of 17 digits', method: 'POST', url: `/v1/verifications/${v}/check`, body: { code: '1'.repeat(17) }, status: 400, code: 'invalid_request' },
+    { name: 'verifications check: code of 21 characters', method: 'POST', url: `/v1/verifications/${v}/check`, body: { code: '1'.repeat(21) }, status: 400, code: 'invalid_request' },
     { name: 'verifications check: no code', method: 'POST', url: `/v1/verifications/${v}/check`, body: {}, status: 400, code: 'invalid_request' },
     { name: 'verifications check: unknown field', method: 'POST', url: `/v1/verifications/${v}/check`, body: { code: '123456', force: true }, status: 400, code: 'invalid_request' },
     { name: 'verifications check: malformed JSON', method: 'POST', url: `/v1/verifications/${v}/check`, raw: '{"code":"123456"', contentType: JSON_TYPE, status: 400, code: 'malformed_json' },

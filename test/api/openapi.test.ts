@@ -157,6 +157,12 @@ describe('OpenAPI document', () => {
       const anonymous = await server.runtime.app.inject({ method: method as 'GET', url: concrete(path) });
       assert.ok(anonymous.statusCode < 500, `${where}: ${anonymous.statusCode} ${anonymous.body}`);
       const needsToken = anonymous.statusCode === 401 && anonymous.json().code === 'invalid_token';
+      if (path.startsWith('/v1/device-api/')) {
+        // Signed by a device key instead of a bearer token (docs/device-api.md).
+        assert.deepEqual(op.security, [{ device: [] }], `${where} is a device-API route`);
+        assert.ok([400, 401].includes(anonymous.statusCode), `${where} answered ${anonymous.statusCode} without a device signature`);
+        continue;
+      }
       if (!needsToken) {
         assert.equal(op.security, undefined, `${where} is public but documents security`);
         continue;

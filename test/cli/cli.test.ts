@@ -15,7 +15,7 @@ const NODE = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.u
 const BIN = fileURLToPath(new URL('../../bin/outband.js', import.meta.url));
 /** The secret the test server helper uses, so it can open what the CLI created. */
 const SECRET = 'test-secret-test-secret-test-secret-0123456789';
-const COMMANDS = ['serve', 'migrate', 'apps create', 'clients create', 'outbox', 'keys rotate', 'config docs'];
+const COMMANDS = ['serve', 'migrate', 'apps create', 'clients create', 'outbox', 'keys rotate', 'config docs', 'authenticator enroll', 'authenticator list', 'authenticator watch'];
 
 interface Result {
   code: number | null;
@@ -102,7 +102,7 @@ describe('outband CLI', () => {
     const app = JSON.parse((await ok('apps', 'create', '--name', 'acme', '--json')).stdout) as { id: string; name: string; providers: Record<string, string> };
     assert.match(app.id, /^app_[a-z2-7]+$/);
     assert.equal(app.name, 'acme');
-    assert.deepEqual(app.providers, { sms: 'outbox', email: 'outbox' });
+    assert.deepEqual(app.providers, { sms: 'outbox', email: 'outbox', push: 'devices' });
     assert.match((await ok('apps', 'create', '--name', 'beta')).stdout, /^created application "beta" \(app_[a-z2-7]+\)\n$/);
 
     const json = await ok('clients', 'create', '--app', 'acme', '--scopes', 'users:read', '--json');

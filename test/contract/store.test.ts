@@ -94,6 +94,7 @@ function newUser(app: Application, overrides: Partial<User> = {}): User {
     createdAt: T0,
     updatedAt: T0,
     version: 0,
+    bypassUntil: null,
     ...overrides,
   };
 }

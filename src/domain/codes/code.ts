@@ -47,3 +47,25 @@ export function codeMatches(key: Uint8Array, verificationId: string, code: strin
 export function callerHmac(key: Uint8Array, recipient: string, caller: string): string {
   return createHmac('sha256', key).update(`caller\u0000${recipient}\u0000${caller}`).digest('base64url');
 }
+
+/** Crockford's base32: no I, L, O or U, so what is read aloud or retyped is not mistaken. */
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/**
+ * A code of `length` Crockford base32 characters, 5 bits each: 8 of them carry 40 bits, the
+ * floor NIST SP 800-63B-4 §4.1.2.2 sets for a manual pairing code (SEC-27). 256 / 32 = 8, so
+ * a byte's low five bits are uniform.
+ */
+export function generateBase32Code(length: number, random: RandomSource): string {
+  return [...random.bytes(length)].map((b) => CROCKFORD[b & 31]).join('');
+}
+
+/** What a person typed, read as Crockford base32: case-insensitive, I/L read as 1, O as 0, dashes and spaces dropped. */
+export function normalizeBase32Code(typed: string): string {
+  return typed.toUpperCase().replace(/[\s-]/g, '').replace(/[IL]/g, '1').replace(/O/g, '0');
+}
+
+/** The keyed hash by which a one-time activation token is found and checked; the token itself is not kept. */
+export function activationHmac(key: Uint8Array, token: string): string {
+  return createHmac('sha256', key).update(`activation\u0000${token}`).digest('base64url');
+}

@@ -22,7 +22,37 @@ export function assuranceOf(channel: Channel): 1 | null {
 }
 
 /** Why a verification ended where its status alone does not say. */
-export type Reason = 'max_attempts' | 'delivery_failed' | 'cancelled' | 'expired';
+export type Reason = 'max_attempts' | 'delivery_failed' | 'cancelled' | 'expired' | 'denied' | 'reported_fraud' | 'number_mismatch';
+
+/**
+ * Number matching against push fatigue. `pick`: the relying party shows a two-digit number and
+ * the authenticator offers three; `type`: the user types the relying party's 6-digit code into
+ * the authenticator (the form NIST SP 800-63B-4 accepts); `read_back`: after approval the
+ * authenticator shows a code the caller reads to the agent.
+ */
+export const MATCHING = ['none', 'pick', 'type', 'read_back'] as const;
+export type Matching = (typeof MATCHING)[number];
+export type UserVerificationRequirement = 'required' | 'preferred';
+/** What the device did to verify its user before answering. */
+export type UserVerificationMethod = 'pin' | 'biometric' | 'none';
+export type PushDecision = 'approve' | 'deny' | 'report_fraud';
+
+/** The push side of a verification: what the authenticator shows and how it must answer. */
+export interface PushDetails {
+  message: string;
+  context: Record<string, string>;
+  userVerification: UserVerificationRequirement;
+  matching: Matching;
+  /** pick: the numbers the authenticator offers; which one is right is kept only as `codeHmac`. */
+  choices: string[] | null;
+  /** The server's nonce that every signed answer covers. */
+  challenge: string;
+  /** read_back: approved on the device; the code the caller reads out is awaited. */
+  readBackPending: boolean;
+  /** The device that answered, and how it verified its user. */
+  answeredBy: string | null;
+  method: UserVerificationMethod | null;
+}
 
 /**
  * Every transition, declared once. `state-diagram.mermaid` beside this file draws the same
@@ -37,6 +67,11 @@ export const TRANSITIONS = [
   { from: 'pending', to: 'expired', on: 'expires_at reached' },
   { from: 'pending', to: 'cancelled', on: 'cancelled by the relying party' },
   { from: 'pending', to: 'denied', on: 'denied on the device' },
+  { from: 'pending', to: 'denied', on: 'reported as fraud on the device' },
+  { from: 'pending', to: 'denied', on: 'wrong number picked on the device' },
+  { from: 'pending', to: 'approved', on: 'approved on the device' },
+  { from: 'pending', to: 'pending', on: 'approved on the device, read-back code awaited' },
+  { from: 'pending', to: 'approved', on: 'bypass: approved at the start' },
 ] as const satisfies ReadonlyArray<{ from: VerificationStatus; to: VerificationStatus; on: string }>;
 
 export interface Verification {
@@ -69,6 +104,11 @@ export interface Verification {
    * recipient while a call is pending; the caller itself is never kept (its digits are the code).
    */
   callerHmac: string | null;
+  /** The device this is for: a pairing's device, or the one push device asked. */
+  deviceId: string | null;
+  push: PushDetails | null;
+  /** Approved at the start because the user's bypass was on: the relying party decides. */
+  bypass: boolean;
   /** Bumped on every change: a write applies only to the version it was decided on. */
   version: number;
 }
@@ -80,11 +120,15 @@ export type VerificationEventType =
   | 'verification.failed'
   | 'verification.expired'
   | 'verification.cancelled'
-  | 'verification.resent';
+  | 'verification.resent'
+  | 'verification.denied'
+  | 'verification.fraud_reported'
+  | 'verification.number_mismatch'
+  | 'verification.device_approved';
 
 export interface VerificationEvent {
   type: VerificationEventType;
-  data: Record<string, string | number | null>;
+  data: Record<string, string | number | boolean | null>;
 }
 
 export type Input =
@@ -96,7 +140,20 @@ export type Input =
    * Send a new code, on the same or another channel. The old code stops working and the
    * attempts already used stay used (SEC-07): a resend never buys a guesser more tries.
    */
-  | { type: 'resend'; codeHmac: string; channel: Channel; recipient: string; policy: ResendPolicy; callerHmac?: string | null };
+  | { type: 'resend'; codeHmac: string; channel: Channel; recipient: string; policy: ResendPolicy; callerHmac?: string | null }
+  /**
+   * A push authenticator's signed answer (the signature is checked before). `readBackCodeHmac`
+   * is the HMAC of a fresh code for read_back matching, used when the device approves.
+   */
+  | {
+      type: 'respond';
+      deviceId: string;
+      decision: PushDecision;
+      method: UserVerificationMethod;
+      answer: string | null;
+      codeKey: Uint8Array;
+      readBackCodeHmac: string;
+    };
 
 export interface ResendPolicy {
   cooldownSeconds: number;
@@ -113,6 +170,14 @@ export type Outcome =
   | { kind: 'resent' }
   | { kind: 'resend_cooldown'; retryAfterSeconds: number }
   | { kind: 'resend_limit'; limit: number }
+  | { kind: 'denied'; reason: Reason }
+  | { kind: 'awaiting_read_back' }
+  /** A code check on a push verification that the device has not approved yet. */
+  | { kind: 'awaiting_device' }
+  | { kind: 'user_verification_required' }
+  | { kind: 'answer_required' }
+  /** The device answered already; read_back awaits the code, not another answer. */
+  | { kind: 'already_answered' }
   | { kind: 'unchanged' };
 
 export interface Decision {
@@ -136,6 +201,10 @@ export interface NewVerification {
   /** A code chosen elsewhere (a missed call's caller digits) instead of a generated one. */
   code?: string;
   callerHmac?: string | null;
+  deviceId?: string | null;
+  push?: PushDetails | null;
+  /** The user's bypass is on: approved at once, and marked so. */
+  bypass?: boolean;
 }
 
 /** A new pending verification and its code. The code leaves here once, to be sent. */
@@ -147,6 +216,7 @@ export function createVerification(
 ): { verification: Verification; code: string; events: VerificationEvent[] } {
   const id = newId('vrf', random);
   const code = input.code ?? generateCode(input.codeLength, random);
+  const bypass = input.bypass ?? false;
   const verification: Verification = {
     id,
     applicationId: input.applicationId,
@@ -154,7 +224,7 @@ export function createVerification(
     channel: input.channel,
     purpose: input.purpose,
     recipient: input.recipient,
-    status: 'pending',
+    status: bypass ? 'approved' : 'pending',
     reason: null,
     codeHmac: codeHmac(codeKey, id, code),
     codeLength: input.codeLength,
@@ -163,14 +233,19 @@ export function createVerification(
     locale: input.locale,
     createdAt: now,
     expiresAt: now + input.ttlSeconds * 1000,
-    decidedAt: null,
+    decidedAt: bypass ? now : null,
     resends: 0,
     lastSentAt: now,
     twoWay: input.twoWay ?? false,
     callerHmac: input.callerHmac ?? null,
+    deviceId: input.deviceId ?? null,
+    push: input.push ?? null,
+    bypass,
     version: 0,
   };
-  return { verification, code, events: [event('verification.started', verification)] };
+  const events = [event('verification.started', verification)];
+  if (bypass) events.push(event('verification.approved', verification));
+  return { verification, code, events };
 }
 
 /** The status as of `now`: a pending verification past its expiry is expired, written or not. */
@@ -194,7 +269,11 @@ export function decide(v: Verification, input: Input, now: number): Decision {
   }
   switch (input.type) {
     case 'check':
+      // A push verification takes a typed code only as read_back's last step.
+      if (v.push !== null && !v.push.readBackPending) return { next: null, events: [], outcome: { kind: 'awaiting_device' } };
       return check(v, input.code, input.codeKey, now);
+    case 'respond':
+      return respond(v, input, now);
     case 'cancel': {
       const next = close(v, 'cancelled', 'cancelled', now);
       return { next, events: [event('verification.cancelled', next)], outcome: { kind: 'cancelled' } };
@@ -245,6 +324,50 @@ function resend(v: Verification, input: Extract<Input, { type: 'resend' }>, now:
   return { next, events: [event('verification.resent', next)], outcome: { kind: 'resent' } };
 }
 
+function respond(v: Verification, input: Extract<Input, { type: 'respond' }>, now: number): Decision {
+  const push = v.push;
+  // Answered already (read_back awaits its code): a second answer changes nothing (SEC-24).
+  if (push === null || push.readBackPending) return { next: null, events: [], outcome: { kind: 'already_answered' } };
+  const answered = { ...push, answeredBy: input.deviceId, method: input.method };
+  if (input.decision !== 'approve') {
+    const reason: Reason = input.decision === 'report_fraud' ? 'reported_fraud' : 'denied';
+    const next: Verification = { ...close(v, 'denied', reason, now), push: answered };
+    const events = [event('verification.denied', next)];
+    if (reason === 'reported_fraud') events.push(event('verification.fraud_reported', next));
+    return { next, events, outcome: { kind: 'denied', reason } };
+  }
+  // Every approval is an explicit act; where the request demands it, one that verified the user (SEC-25).
+  if (push.userVerification === 'required' && input.method === 'none') return { next: null, events: [], outcome: { kind: 'user_verification_required' } };
+  switch (push.matching) {
+    case 'none': {
+      const next: Verification = { ...close(v, 'approved', null, now), push: answered };
+      return { next, events: [event('verification.approved', next)], outcome: { kind: 'approved' } };
+    }
+    case 'pick': {
+      if (input.answer === null) return { next: null, events: [], outcome: { kind: 'answer_required' } };
+      if (codeMatches(input.codeKey, v.id, input.answer, v.codeHmac)) {
+        const next: Verification = { ...close(v, 'approved', null, now), push: answered };
+        return { next, events: [event('verification.approved', next)], outcome: { kind: 'approved' } };
+      }
+      // A wrong pick is a sign of a push the user did not start: denied, and recorded as such.
+      const next: Verification = { ...close(v, 'denied', 'number_mismatch', now), push: answered };
+      return { next, events: [event('verification.number_mismatch', next), event('verification.denied', next)], outcome: { kind: 'denied', reason: 'number_mismatch' } };
+    }
+    case 'type': {
+      if (input.answer === null) return { next: null, events: [], outcome: { kind: 'answer_required' } };
+      const decision = check(v, input.answer, input.codeKey, now);
+      if (decision.next === null) return decision;
+      const next: Verification = { ...decision.next, push: decision.outcome.kind === 'incorrect' ? push : answered };
+      return { ...decision, next, events: decision.events.map((e) => event(e.type, next)) };
+    }
+    case 'read_back': {
+      // The device approved; the verification approves when the agent types the code the caller reads out.
+      const next: Verification = { ...v, codeHmac: input.readBackCodeHmac, attempts: 0, push: { ...answered, readBackPending: true }, version: v.version + 1 };
+      return { next, events: [event('verification.device_approved', next)], outcome: { kind: 'awaiting_read_back' } };
+    }
+  }
+}
+
 function close(v: Verification, status: TerminalStatus, reason: Reason | null, now: number): Verification {
   return { ...v, status, reason, decidedAt: now, version: v.version + 1 };
 }
@@ -252,6 +375,18 @@ function close(v: Verification, status: TerminalStatus, reason: Reason | null, n
 function event(type: VerificationEventType, v: Verification): VerificationEvent {
   return {
     type,
-    data: { verification_id: v.id, channel: v.channel, purpose: v.purpose, aal: assuranceOf(v.channel), status: v.status, reason: v.reason, attempts: v.attempts, user_id: v.userId },
+    data: {
+      verification_id: v.id,
+      channel: v.channel,
+      purpose: v.purpose,
+      aal: assuranceOf(v.channel),
+      status: v.status,
+      reason: v.reason,
+      attempts: v.attempts,
+      user_id: v.userId,
+      ...(v.deviceId === null ? {} : { device_id: v.deviceId }),
+      ...(v.push === null ? {} : { answered_by: v.push.answeredBy, user_verification: v.push.method, matching: v.push.matching }),
+      ...(v.bypass ? { bypass: true } : {}),
+    },
   };
 }

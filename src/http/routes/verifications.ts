@@ -1,10 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { VerificationService } from '../../services/verifications.ts';
 import { principalOf } from '../plugins/auth.ts';
+import { openEventStream } from '../sse.ts';
 import { problems } from '../schemas/common.ts';
 import { CheckBody, CheckResult, ResendBody, VerificationDetail, VerificationParams, VerificationStartBody, VerificationStarted, VerificationView, WaitQuery } from '../schemas/verifications.ts';
 
-export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: VerificationService }> = async (app, { verifications }) => {
+export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: VerificationService; shutdown: AbortSignal }> = async (app, { verifications, shutdown }) => {
   app.post(
     '/',
     {
@@ -18,8 +19,8 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: Veri
       },
     },
     async (request, reply) => {
-      const { view, code, missedCall } = await verifications.start(principalOf(request), request.body);
-      return reply.code(201).send({ ...view, ...(code === undefined ? {} : { code }), ...missedCall });
+      const { view, code, missedCall, push } = await verifications.start(principalOf(request), request.body);
+      return reply.code(201).send({ ...view, ...(code === undefined ? {} : { code }), ...missedCall, ...push });
     },
   );
 
@@ -39,6 +40,27 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: Veri
     async (request) => verifications.get(principalOf(request), request.params.id, request.query.wait ?? 0),
   );
 
+  app.get(
+    '/:id/stream',
+    {
+      config: { scope: 'verifications:read' },
+      schema: {
+        tags: ['verifications'],
+        summary: "Follow a verification's status (Server-Sent Events)",
+        description: 'A `status` event with the verification now and at every change; the stream ends after the final status. Reconnecting is safe: the first event is always the current state.',
+        params: VerificationParams,
+        response: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...problems(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const first = await verifications.get(principal, request.params.id);
+      const stream = openEventStream(reply, shutdown);
+      await verifications.follow(principal, first, (view) => stream.send('status', view), stream.closed);
+      stream.end();
+    },
+  );
+
   app.post(
     '/:id/check',
     {
@@ -52,7 +74,7 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: Veri
         response: { 200: CheckResult, ...problems(400, 401, 403, 404, 409, 413, 415) },
       },
     },
-    async (request) => verifications.check(principalOf(request), request.params.id, request.body.code),
+    async (request) => verifications.check(principalOf(request), request.params.id, request.body.code, request.ip),
   );
 
   app.post(

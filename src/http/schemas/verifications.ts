@@ -2,9 +2,9 @@ import { Type } from 'typebox';
 import { CODE_LENGTH, MAX_WAIT_SECONDS, TTL_SECONDS } from '../../domain/policy/limits.ts';
 import { Id, Timestamp } from './common.ts';
 
-const channel = Type.Union([Type.Literal('sms'), Type.Literal('email'), Type.Literal('voice'), Type.Literal('missed_call')], {
+const channel = Type.Union([Type.Literal('sms'), Type.Literal('email'), Type.Literal('voice'), Type.Literal('missed_call'), Type.Literal('push')], {
   description:
-    'Where the code is sent (with a workflow: its first step): sms, email, voice (a call that speaks the code), or missed_call (a call that rings and drops; the code is the last digits of the calling number)',
+    'Where the code is sent (with a workflow: its first step): sms, email, voice (a call that speaks the code), missed_call (a call that rings and drops; the code is the last digits of the calling number), or push (a request to the user\'s enrolled authenticators, approved with a PIN or biometric)',
 });
 const purpose = Type.Union(
   [Type.Literal('authentication'), Type.Literal('transaction'), Type.Literal('caller_verification'), Type.Literal('confirm_contact')],
@@ -60,17 +60,50 @@ export const VerificationStartBody = Type.Object(
     return_code: Type.Optional(
       Type.Boolean({ description: 'Return the code once in this response, for a relying party that checks it itself. Needs the verifications:code scope' }),
     ),
+    device_id: Type.Optional(Id("push: this one device instead of all the user's push devices (primary first)")),
+    message: Type.Optional(Type.String({ minLength: 1, maxLength: 300, description: 'push: what the authenticator shows; default the purpose\'s wording' })),
+    context: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_]{0,31}$' }), Type.String({ maxLength: 200 }), {
+        maxProperties: 10,
+        additionalProperties: false,
+        description: 'push: who asks, shown with the message, e.g. {"requester":"Acme support","agent":"Sam"}',
+      }),
+    ),
+    user_verification: Type.Optional(
+      Type.Union([Type.Literal('required'), Type.Literal('preferred')], { description: 'push: required (default) — an approval must come with a PIN or biometric; preferred — a bare approval is accepted' }),
+    ),
+    matching: Type.Optional(
+      Type.Union([Type.Literal('none'), Type.Literal('pick'), Type.Literal('type'), Type.Literal('read_back')], {
+        description:
+          'push, against push fatigue: none (approve/deny); pick (show match_number, the user taps it among three); type (show match_code, the user types it into the authenticator: the form NIST SP 800-63B-4 accepts); read_back (after approval the authenticator shows a code the caller reads out; check it with /check)',
+      }),
+    ),
   },
   { additionalProperties: false },
+);
+
+const PushView = Type.Object(
+  {
+    message: Type.String({ description: 'What the authenticator shows' }),
+    context: Type.Record(Type.String(), Type.String(), { description: 'Who asks, shown with the message' }),
+    user_verification: Type.Union([Type.Literal('required'), Type.Literal('preferred')], { description: 'Whether an approval needs a PIN or biometric' }),
+    matching: Type.Union([Type.Literal('none'), Type.Literal('pick'), Type.Literal('type'), Type.Literal('read_back')], { description: 'The number matching asked for' }),
+    awaiting_read_back: Type.Boolean({ description: 'read_back: the device approved; check the code the caller reads out' }),
+    answered_by: Type.Union([Type.Null(), Type.String()], { description: 'The device that answered' }),
+    user_verified_with: Type.Union([Type.Null(), Type.Literal('pin'), Type.Literal('biometric'), Type.Literal('none')], { description: 'How that device verified its user' }),
+  },
+  { description: 'push: the request and its answer' },
 );
 
 export const VerificationView = Type.Object({
   id: Id('The verification id; 128 random bits'),
   status: Type.Union(
     [Type.Literal('pending'), Type.Literal('approved'), Type.Literal('denied'), Type.Literal('failed'), Type.Literal('expired'), Type.Literal('cancelled')],
-    { description: 'pending until the code is checked; then approved, failed (no attempts left, or the message could not be delivered), expired or cancelled, and final' },
+    { description: 'pending until the code is checked or the device answers; then approved, denied (push), failed (no attempts left, or the message could not be delivered), expired or cancelled, and final' },
   ),
-  reason: Type.Union([Type.Null(), Type.String()], { description: 'Why it ended, where the status alone does not say: max_attempts, delivery_failed, expired, cancelled' }),
+  reason: Type.Union([Type.Null(), Type.String()], {
+    description: 'Why it ended, where the status alone does not say: max_attempts, delivery_failed, expired, cancelled; for denied: denied, reported_fraud or number_mismatch',
+  }),
   channel,
   purpose: Type.Union(
     [Type.Literal('authentication'), Type.Literal('transaction'), Type.Literal('caller_verification'), Type.Literal('pairing'), Type.Literal('confirm_contact')],
@@ -80,11 +113,14 @@ export const VerificationView = Type.Object({
   user_id: Type.Union([Type.Null(), Type.String()], { description: 'The user verified, when started with user_id' }),
   locale: Type.String({ description: 'Language of the message' }),
   attempts_left: Type.Integer({ description: 'Checks left before the verification fails' }),
-  aal: Type.Union([Type.Null(), Type.Literal(1)], {
+  aal: Type.Union([Type.Null(), Type.Literal(1), Type.Literal(2)], {
     description:
-      'Authenticator assurance this verification can contribute (NIST SP 800-63B): 1 for sms and voice, a restricted out-of-band authenticator; null for email and missed_call, which confirm a contact but do not authenticate',
+      'Authenticator assurance this verification can contribute (NIST SP 800-63B): 1 for sms and voice, a restricted out-of-band authenticator; null for email and missed_call, which confirm a contact but do not authenticate; push: 2 once answered with a PIN or biometric (multi-factor out-of-band), else 1',
   }),
   two_way: Type.Boolean({ description: 'Whether a reply to the SMS with the code also approves it' }),
+  bypass: Type.Boolean({ description: "Approved at once because the user's bypass was on: nothing was sent; the relying party decides" }),
+  device_id: Type.Union([Type.Null(), Type.String()], { description: 'The device this is for: a pairing\'s device, or the one push device asked' }),
+  push: Type.Union([Type.Null(), PushView], { description: 'push: the request and its answer; null on other channels' }),
   created_at: Timestamp('When it was started'),
   expires_at: Timestamp('When the code stops being valid'),
   decided_at: Type.Union([Type.Null(), Timestamp('When it reached its final status')], { description: 'When it reached its final status' }),
@@ -133,10 +169,17 @@ export const VerificationStarted = Type.Object({
   entropy_bits: Type.Optional(
     Type.Number({ description: "missed_call: the code's real entropy, log2 of the distinct codes the caller-id pool can give (SEC-17)" }),
   ),
+  match_number: Type.Optional(Type.String({ description: 'push with matching pick: the number to show the user, who taps it among three in the authenticator' })),
+  match_code: Type.Optional(Type.String({ description: 'push with matching type: the code to show the user, who types it into the authenticator' })),
 });
 
 export const CheckBody = Type.Object(
-  { code: Type.String({ pattern: '^[0-9]{1,16}$', description: 'The code the user typed, digits only' }) },
+  {
+    code: Type.String({
+      pattern: '^[0-9A-Za-z -]{1,20}$',
+      description: 'The code the user typed: digits, or for a pairing code under the nist profile Crockford base32 (case, spaces and dashes do not matter)',
+    }),
+  },
   { additionalProperties: false },
 );
 

@@ -3,6 +3,7 @@ import type { Dialect } from '../database.ts';
 import type { Tables } from '../schema.ts';
 import * as initial from './001-initial.ts';
 import * as resendsAndReceipts from './002-resends-and-receipts.ts';
+import * as devicesAndPush from './003-devices-and-push.ts';
 
 interface Migration {
   version: number;
@@ -14,6 +15,7 @@ interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', up: initial.up },
   { version: 2, name: 'resends-and-receipts', up: resendsAndReceipts.up },
+  { version: 3, name: 'devices-and-push', up: devicesAndPush.up },
 ];
 
 /**

@@ -1,0 +1,56 @@
+import type { FastifyReply } from 'fastify';
+
+/** Comment lines keep proxies and clients from taking a quiet stream for a dead one. */
+const KEEPALIVE_MS = 15_000;
+
+export interface EventStream {
+  send(event: string, data: unknown): void;
+  /** Ends the stream; `closed` resolves. */
+  end(): void;
+  /** Resolves when the stream ends, from either side. */
+  closed: Promise<void>;
+  readonly isClosed: boolean;
+}
+
+/**
+ * Takes over the reply as a Server-Sent Events stream (text/event-stream). The route then
+ * awaits `closed`: the client went, the server shuts down (`shutdown`), or `end` was called.
+ */
+export function openEventStream(reply: FastifyReply, shutdown: AbortSignal): EventStream {
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+    'x-request-id': String(reply.request.id),
+  });
+  raw.write(': stream open\n\n');
+  let isClosed = false;
+  let finish = () => {};
+  const closed = new Promise<void>((resolve) => (finish = resolve));
+  const keepalive = setInterval(() => raw.write(': ping\n\n'), KEEPALIVE_MS);
+  keepalive.unref();
+  const end = () => {
+    if (isClosed) return;
+    isClosed = true;
+    clearInterval(keepalive);
+    shutdown.removeEventListener('abort', end);
+    raw.end();
+    finish();
+  };
+  raw.on('close', end);
+  shutdown.addEventListener('abort', end, { once: true });
+  if (shutdown.aborted) end();
+  return {
+    send(event, data) {
+      if (!isClosed) raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    },
+    end,
+    closed,
+    get isClosed() {
+      return isClosed;
+    },
+  };
+}
