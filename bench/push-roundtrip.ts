@@ -10,22 +10,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../test/helpers/server.ts';
 
 const count = Number(process.argv[2] ?? 1000);
 const root = join(import.meta.dirname, '..');
 const node = process.execPath;
 const dir = mkdtempSync(join(tmpdir(), 'outband-bench-'));
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 function run(args: string[], env: Record<string, string>): ChildProcess {
   return spawn(node, [join(root, 'bin/outband.js'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

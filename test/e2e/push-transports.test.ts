@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { createECDH, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import ece from 'http_ece';
 import { createDeviceClient, enroll } from '../../src/authenticator/client.ts';
 import type { Transport } from '../../src/authenticator/objects.ts';
 import { fcmError, makeTestCertificate, startFcmServer, startWebPushService, type FcmServer, type TestCertificate, type WebPushService } from '../helpers/push-peers.ts';
-import { startTestServer, type Tenant, type TestServer } from '../helpers/server.ts';
+import { freePort, startTestServer, type Tenant, type TestServer } from '../helpers/server.ts';
 
 /** The delivery worker runs in the server: wait (bounded) for what it does. */
 async function until(condition: () => Promise<boolean>): Promise<void> {
@@ -15,14 +14,6 @@ async function until(condition: () => Promise<boolean>): Promise<void> {
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error('timed out waiting for the delivery worker');
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 /**

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -13,16 +12,7 @@ import type { StoredAuthenticator } from '../../src/authenticator/key-file.ts';
 import type { DeviceRequest } from '../../src/authenticator/objects.ts';
 import { TestClock } from '../helpers/clock.ts';
 import { dialects } from '../helpers/databases.ts';
-import { startTestServer, type Tenant, type TestServer } from '../helpers/server.ts';
-
-/** A free port on loopback, so PUBLIC_URL (the device JWS audience) can name it before the server listens. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
+import { freePort, startTestServer, type Tenant, type TestServer } from '../helpers/server.ts';
 
 /** An enrolled authenticator following its stream, with the requests it has seen. */
 interface Phone {

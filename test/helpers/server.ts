@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import type { LightMyRequestResponse } from 'fastify';
 import { loadConfig, type ServerConfig } from '../../src/config/config.ts';
@@ -110,4 +111,13 @@ export async function codeFromOutbox(tenant: Tenant, verificationId: string, wor
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`no outbox message for ${verificationId}`);
+}
+
+/** A free port on loopback, so that PUBLIC_URL (the device JWS audience) can name it before the server listens. */
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
 }
