@@ -131,7 +131,7 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
         : { pool: config.missedCallPoolParsed, codeLength: config.missedCallCodeLength, ringSeconds: config.missedCallRingSeconds },
   });
   inbound = createInboundSmsService(deps, verifications);
-  const devices = createDeviceService(deps, { verifications, publicUrl: config.publicUrl });
+  const devices = createDeviceService(deps, { verifications, publicUrl: config.publicUrl, wakeDelivery: () => worker.wake() });
   worker.onStaleTransport((deviceId, reason) => devices.markTransportStale(deviceId, reason));
   const deviceApi = createDeviceApi(deps, {
     auth: createDeviceAuth(deps, { audience: `${config.publicUrl}/v1/device-api` }),

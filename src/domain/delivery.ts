@@ -10,6 +10,7 @@ export type DeliveryStatus = 'queued' | 'sending' | 'sent' | 'delivered' | 'unde
 export interface Delivery {
   id: string;
   applicationId: string;
+  /** The verification whose code it carries; for a security notice about a device (SEC-28), the device. */
   verificationId: string;
   channel: Channel;
   provider: string;

@@ -22,6 +22,7 @@ import { newId } from '../domain/random.ts';
 import type { User } from '../domain/user.ts';
 import type { Write } from '../store/store.ts';
 import type { ServiceDeps } from './deps.ts';
+import { deviceNoticeWrites } from './device-notices.ts';
 import { eventWrite } from './events.ts';
 import { deviceEventData } from './pairing.ts';
 import type { Principal } from './tokens.ts';
@@ -96,7 +97,7 @@ const RETRIES = 5;
 
 export function createDeviceService(
   deps: Pick<ServiceDeps, 'store' | 'clock' | 'random' | 'keys'>,
-  options: { verifications: VerificationService; publicUrl: string },
+  options: { verifications: VerificationService; publicUrl: string; wakeDelivery?: () => void },
 ) {
   const { verifications } = options;
 
@@ -221,8 +222,11 @@ export function createDeviceService(
       if (address === null) throw new Error('unreachable: push returned above');
       if (mode === 'automatic') {
         const device: Device = { ...base, address, status: 'paired', role: roleForNewlyPaired(kept), pairedAt: now };
-        const result = await deps.store.commit({ writes: [guard, ...dropped, { kind: 'device.insert', device }, deviceEvent('device.paired', device, actor, { method: 'automatic' })] });
+        const result = await deps.store.commit({
+          writes: [guard, ...dropped, { kind: 'device.insert', device }, deviceEvent('device.paired', device, actor, { method: 'automatic' }), ...deviceNoticeWrites(deps, app, user, device, 'paired', now)],
+        });
         if (!result.ok) continue;
+        options.wakeDelivery?.();
         return { device };
       }
       // SEC-27: 6 digits as the seeds pair phones under standard; 8 Crockford base32 characters (40 bits) under nist.
@@ -305,13 +309,16 @@ export function createDeviceService(
      */
     async unpair(principal: Principal, id: string, actor: Actor): Promise<void> {
       const device = await loadDevice(principal.applicationId, id);
-      await changeDevices(principal.applicationId, device.userId, (_user, devices) => {
+      const app = await loadApp(principal.applicationId);
+      await changeDevices(principal.applicationId, device.userId, (user, devices) => {
         const current = devices.find((d) => d.id === id);
         if (current === undefined) throw new OutbandError('device_not_found', `no device ${id}`);
         const writes: Write[] = [
           { kind: 'device.delete', applicationId: current.applicationId, id, expectedVersion: current.version },
           deviceEvent('device.unpaired', current, actor),
           { kind: 'wake', subjectId: id },
+          // A pending device was never in use: only removing a paired one is news to the user.
+          ...(current.status === 'paired' ? deviceNoticeWrites(deps, app, user, current, 'unpaired', deps.clock.now()) : []),
         ];
         if (current.role === 'primary' && current.status === 'paired') {
           const successor = successorOf(devices.filter((d) => d.id !== id));
@@ -323,6 +330,7 @@ export function createDeviceService(
         }
         return writes;
       });
+      options.wakeDelivery?.();
       for (const v of await deps.store.verifications.pendingInvolving(id)) {
         await verifications.cancelFor(v.applicationId, v.id, actor.id).catch(() => {});
       }
@@ -344,6 +352,7 @@ export function createDeviceService(
           throw new OutbandError('activation_invalid', 'the activation token is unknown, used or expired; ask for a new enrolment link');
         }
         const user = await loadUser(pending.applicationId, pending.userId);
+        const app = await loadApp(pending.applicationId);
         const others = (await deps.store.devices.forUser(pending.applicationId, pending.userId)).filter((d) => d.id !== pending.id);
         const device: Device = {
           ...pending,
@@ -364,9 +373,13 @@ export function createDeviceService(
             { kind: 'user.bump', applicationId: user.applicationId, id: user.id, expectedVersion: user.version },
             { kind: 'device.update', device, expectedVersion: pending.version },
             deviceEvent('device.paired', device, { id: `device:${device.id}`, ip: actor.ip }, { method: 'enrolment', transport: transport.type }),
+            ...deviceNoticeWrites(deps, app, user, device, 'paired', now),
           ],
         });
-        if (result.ok) return device;
+        if (result.ok) {
+          options.wakeDelivery?.();
+          return device;
+        }
       }
       throw new OutbandError('concurrent_update', 'the enrolment changed concurrently; try again');
     },

@@ -2,6 +2,7 @@ import { roleForNewlyPaired, type Device } from '../domain/device/device.ts';
 import type { Verification } from '../domain/verification/verification.ts';
 import type { Write } from '../store/store.ts';
 import type { ServiceDeps } from './deps.ts';
+import { deviceNoticeWrites } from './device-notices.ts';
 import { eventWrite } from './events.ts';
 
 /** The device's side of an event: which device, of what kind, for whom. Never its address. */
@@ -16,7 +17,7 @@ export function deviceEventData(d: Device, extra: Record<string, unknown> = {}):
  * cancelled → the pending device goes. Nothing for other verifications.
  */
 export async function pairingOutcomeWrites(
-  deps: Pick<ServiceDeps, 'store' | 'random'>,
+  deps: Pick<ServiceDeps, 'store' | 'random' | 'keys'>,
   next: Verification,
   actor: string,
   now: number,
@@ -41,7 +42,8 @@ export async function pairingOutcomeWrites(
     ];
   }
   const user = await deps.store.users.byId(device.applicationId, device.userId);
-  if (user === undefined) return [];
+  const app = await deps.store.applications.byId(device.applicationId);
+  if (user === undefined || app === undefined) return [];
   const others = (await deps.store.devices.forUser(device.applicationId, device.userId)).filter((d) => d.id !== device.id);
   const paired: Device = { ...device, status: 'paired', role: roleForNewlyPaired(others), pairedAt: now, updatedAt: now, version: device.version + 1 };
   return [
@@ -56,5 +58,6 @@ export async function pairingOutcomeWrites(
       data: deviceEventData(paired, { verification_id: next.id, method: 'code', ip }),
       createdAt: now,
     }),
+    ...deviceNoticeWrites(deps, app, user, paired, 'paired', now),
   ];
 }

@@ -268,18 +268,18 @@ export function createVerificationService(
       const now = deps.clock.now();
       const decision = decide(before, input, now);
       if (decision.next === null) return { decision, before };
-      const result = await deps.store.commit({
-        writes: [
+      const writes: Write[] = [
           { kind: 'verification.update', verification: decision.next, expectedVersion: before.version },
           // A final verification sends nothing more: later workflow steps and unsent messages are dropped.
           ...(decision.next.status !== 'pending' ? [{ kind: 'delivery.cancelQueued' as const, verificationId: id, now }] : []),
           ...(await alongside(decision.next, now)),
           ...(await pairingOutcomeWrites(deps, decision.next, actor, now, ip)),
           ...verificationEventWrites(decision.events, { applicationId, verificationId: id, actor, now, random: deps.random }),
-        ],
-      });
+      ];
+      const result = await deps.store.commit({ writes });
       if (!result.ok && result.reason === 'duplicate') throw new DuplicateWrite();
       if (result.ok) {
+        if (writes.some((w) => w.kind === 'delivery.insert')) options.wakeDelivery();
         if (decision.next.status !== 'pending') deps.metrics.verificationsEnded.inc({ channel: before.channel, status: decision.next.status });
         return { decision, before };
       }

@@ -226,7 +226,9 @@ for (const dialect of dialects()) {
       const after = await devicesOf(tenant, user);
       assert.equal(after.length, 5, 'nothing new stored');
       await server.runtime.worker.runOnce();
-      assert.deepEqual((await tenant.request('GET', '/v1/outbox')).json().items, [], 'no pairing code sent');
+      const sent = (await tenant.request('GET', '/v1/outbox?limit=100')).json().items as Array<{ body: string }>;
+      // The earlier pairings' security notices are there (SEC-28); no pairing code is.
+      assert.deepEqual(sent.filter((m) => /link a new device is/.test(m.body)), [], 'no pairing code sent');
 
       const replacement = await pair(tenant, user, { kind: 'push' });
       const ids = (await devicesOf(tenant, user)).map((d) => d.id);
@@ -276,6 +278,29 @@ for (const dialect of dialects()) {
       const newCode = await pairingCode(tenant, smsB.verification!.id);
       assert.equal((await check(tenant, smsB.verification!.id, newCode)).json().status, 'approved');
       assert.equal((await tenant.request('GET', `/v1/devices/${smsB.device.id}`)).json().status, 'paired');
+    });
+
+    test('SEC-28 pairing and removing a device notify the user on their other addresses, never the paired one', async () => {
+      const tenant = await server.tenant();
+      const user = await newUser(tenant, { email: 'alice@example.com', phone: PHONE });
+      const started = await pair(tenant, user, { kind: 'sms' });
+      const code = await pairingCode(tenant, started.verification!.id);
+      assert.equal((await check(tenant, started.verification!.id, code)).json().status, 'approved');
+      type Notice = { body: string; channel: string; to: string; subject?: string };
+      const paired = (await outbox(tenant, started.device.id)) as Notice[];
+      // The phone just paired gets no notice: the e-mail address does (the user's language; English here).
+      assert.deepEqual(paired.map((m) => m.channel), ['email']);
+      assert.match(paired[0]!.body, /a new device, "Phone 1", was linked/);
+      assert.ok(!paired[0]!.body.includes(code), 'a notice carries no code');
+
+      const link = await pair(tenant, user, { kind: 'push' });
+      assert.ok(link.enrolment);
+      assertNoContent(await tenant.request("DELETE", `/v1/devices/${started.device.id}`));
+      const removed = ((await outbox(tenant, started.device.id)) as Notice[]).filter((m) => /was removed/.test(m.body));
+      assert.deepEqual(removed.map((m) => m.channel), ['email'], 'removing a paired device is news; the removed phone is not told');
+      // Removing a pending enrolment (never in use) sends nothing.
+      assertNoContent(await tenant.request('DELETE', `/v1/devices/${link.device.id}`));
+      assert.deepEqual(await outbox(tenant, link.device.id), []);
     });
 
     test('SEC-28 pairing a device is recorded with time, actor, IP and device id', async () => {

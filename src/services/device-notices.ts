@@ -1,0 +1,59 @@
+import type { OutgoingMessage } from '../channels/types.ts';
+import type { Application } from '../domain/application.ts';
+import { seal } from '../domain/codes/keys.ts';
+import type { Device } from '../domain/device/device.ts';
+import { renderDeviceNotice, type DeviceNoticeKind } from '../domain/device/notices.ts';
+import { newId } from '../domain/random.ts';
+import type { User } from '../domain/user.ts';
+import type { Write } from '../store/store.ts';
+import type { ServiceDeps } from './deps.ts';
+
+/**
+ * The security notice of a device paired or removed, to each of the user's other addresses (its
+ * e-mail, its phone by SMS) whose channel the application has on: an independent channel, so
+ * that a device linked by someone else is noticed (SEC-28). Queued in the same unit as the
+ * change. A notice carries no code; its delivery's subject is the device.
+ */
+export function deviceNoticeWrites(
+  deps: Pick<ServiceDeps, 'random' | 'keys'>,
+  app: Application,
+  user: User,
+  device: Device,
+  kind: DeviceNoticeKind,
+  now: number,
+): Write[] {
+  const notice = renderDeviceNotice(kind, user.locale ?? app.settings.defaultLocale, { appName: app.name, deviceName: device.name });
+  const targets = [
+    { channel: 'email' as const, address: user.email, message: { subject: notice.subject, text: notice.text } satisfies OutgoingMessage },
+    { channel: 'sms' as const, address: user.phone, message: { text: notice.text } satisfies OutgoingMessage },
+  ];
+  return targets.flatMap(({ channel, address, message }): Write[] => {
+    const provider = app.settings.providers[channel];
+    if (address === null || address === device.address || provider === undefined) return [];
+    return [
+      {
+        kind: 'delivery.insert',
+        delivery: {
+          id: newId('dlv', deps.random),
+          applicationId: app.id,
+          verificationId: device.id,
+          channel,
+          provider,
+          recipient: address,
+          sealedMessage: seal(deps.keys.sealKey, JSON.stringify(message), deps.random),
+          status: 'queued',
+          attempts: 0,
+          nextAttemptAt: now,
+          lockedUntil: null,
+          providerMessageId: null,
+          error: null,
+          createdAt: now,
+          updatedAt: now,
+          sentAt: null,
+          receiptAt: null,
+          step: 0,
+        },
+      },
+    ];
+  });
+}
