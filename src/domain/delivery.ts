@@ -1,4 +1,5 @@
 import type { Channel } from './application.ts';
+import { newId, type RandomSource } from './random.ts';
 
 /**
  * queued → sending → sent → delivered | undelivered (from the provider's receipt), or failed
@@ -28,6 +29,34 @@ export interface Delivery {
   receiptAt: number | null;
   /** Which step of the verification's workflow this message is (0 for the first message). */
   step: number;
+}
+
+/** A new message, queued to go out at `sendAt` (a later workflow step waits for its time). */
+export function queuedDelivery(
+  input: Pick<Delivery, 'applicationId' | 'verificationId' | 'channel' | 'provider' | 'recipient' | 'sealedMessage'> & { sendAt: number; step?: number },
+  now: number,
+  random: RandomSource,
+): Delivery {
+  return {
+    id: newId('dlv', random),
+    applicationId: input.applicationId,
+    verificationId: input.verificationId,
+    channel: input.channel,
+    provider: input.provider,
+    recipient: input.recipient,
+    sealedMessage: input.sealedMessage,
+    status: 'queued',
+    attempts: 0,
+    nextAttemptAt: input.sendAt,
+    lockedUntil: null,
+    providerMessageId: null,
+    error: null,
+    createdAt: now,
+    updatedAt: now,
+    sentAt: null,
+    receiptAt: null,
+    step: input.step ?? 0,
+  };
 }
 
 /** What a receipt does to a message: null when it changes nothing (a repeat, or a late one). */

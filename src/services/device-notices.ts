@@ -1,9 +1,9 @@
 import type { OutgoingMessage } from '../channels/types.ts';
 import type { Application } from '../domain/application.ts';
 import { seal } from '../domain/codes/keys.ts';
+import { queuedDelivery } from '../domain/delivery.ts';
 import type { Device } from '../domain/device/device.ts';
 import { renderDeviceNotice, type DeviceNoticeKind } from '../domain/device/notices.ts';
-import { newId } from '../domain/random.ts';
 import type { User } from '../domain/user.ts';
 import type { Write } from '../store/store.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -30,30 +30,8 @@ export function deviceNoticeWrites(
   return targets.flatMap(({ channel, address, message }): Write[] => {
     const provider = app.settings.providers[channel];
     if (address === null || address === device.address || provider === undefined) return [];
-    return [
-      {
-        kind: 'delivery.insert',
-        delivery: {
-          id: newId('dlv', deps.random),
-          applicationId: app.id,
-          verificationId: device.id,
-          channel,
-          provider,
-          recipient: address,
-          sealedMessage: seal(deps.keys.sealKey, JSON.stringify(message), deps.random),
-          status: 'queued',
-          attempts: 0,
-          nextAttemptAt: now,
-          lockedUntil: null,
-          providerMessageId: null,
-          error: null,
-          createdAt: now,
-          updatedAt: now,
-          sentAt: null,
-          receiptAt: null,
-          step: 0,
-        },
-      },
-    ];
+    const sealedMessage = seal(deps.keys.sealKey, JSON.stringify(message), deps.random);
+    const delivery = queuedDelivery({ applicationId: app.id, verificationId: device.id, channel, provider, recipient: address, sealedMessage, sendAt: now }, now, deps.random);
+    return [{ kind: 'delivery.insert', delivery }];
   });
 }

@@ -131,6 +131,12 @@ export function createDeviceService(
     });
   }
 
+  /** Another device's role changes as a consequence (a new primary, the primary gone): the write and its event. */
+  function roleChange(d: Device, role: Device['role'], actor: Actor): Write[] {
+    const changed: Device = { ...d, role, updatedAt: deps.clock.now(), version: d.version + 1 };
+    return [{ kind: 'device.update', device: changed, expectedVersion: d.version }, deviceEvent('device.updated', changed, actor, { changed: ['role'] })];
+  }
+
   /** The address a new sms, voice or e-mail device pairs: given, or the user's own. */
   function addressFor(kind: Exclude<DeviceKind, 'push'>, user: User, input: PairingInput): string {
     if (kind === 'email') {
@@ -283,14 +289,12 @@ export function createDeviceService(
           if (device.status !== 'paired') throw new OutbandError('invalid_request', 'only a paired device can change role');
           if (input.role === 'primary') {
             for (const other of devices.filter((d) => d.id !== id && d.role === 'primary')) {
-              const demoted: Device = { ...other, role: 'secondary', updatedAt: now, version: other.version + 1 };
-              writes.push({ kind: 'device.update', device: demoted, expectedVersion: other.version }, deviceEvent('device.updated', demoted, actor, { changed: ['role'] }));
+              writes.push(...roleChange(other, 'secondary', actor));
             }
           } else {
             const successor = successorOf(devices.filter((d) => d.id !== id));
             if (successor === undefined) throw new OutbandError('invalid_request', "the user's only paired device stays primary");
-            const promoted: Device = { ...successor, role: 'primary', updatedAt: now, version: successor.version + 1 };
-            writes.push({ kind: 'device.update', device: promoted, expectedVersion: successor.version }, deviceEvent('device.updated', promoted, actor, { changed: ['role'] }));
+            writes.push(...roleChange(successor, 'primary', actor));
           }
           next.role = input.role;
         }
@@ -322,11 +326,7 @@ export function createDeviceService(
         ];
         if (current.role === 'primary' && current.status === 'paired') {
           const successor = successorOf(devices.filter((d) => d.id !== id));
-          if (successor !== undefined) {
-            const now = deps.clock.now();
-            const promoted: Device = { ...successor, role: 'primary', updatedAt: now, version: successor.version + 1 };
-            writes.push({ kind: 'device.update', device: promoted, expectedVersion: successor.version }, deviceEvent('device.updated', promoted, actor, { changed: ['role'] }));
-          }
+          if (successor !== undefined) writes.push(...roleChange(successor, 'primary', actor));
         }
         return writes;
       });

@@ -6,11 +6,11 @@ import type { Application, Channel, CodeChannel } from '../domain/application.ts
 import { callerHmac, codeHmac, generateCode, normalizeBase32Code } from '../domain/codes/code.ts';
 import { codeEntropyBits, drawCaller, PoolError, visiblePrefix, type Pool } from '../domain/missed-call/pool.ts';
 import { seal } from '../domain/codes/keys.ts';
-import type { Delivery } from '../domain/delivery.ts';
+import { queuedDelivery, type Delivery } from '../domain/delivery.ts';
 import type { User } from '../domain/user.ts';
 import { OutbandError } from '../domain/errors.ts';
 import { MAX_WAIT_SECONDS, RESEND } from '../domain/policy/limits.ts';
-import { newId, type RandomSource } from '../domain/random.ts';
+import type { RandomSource } from '../domain/random.ts';
 import { reachableByPush, type Device } from '../domain/device/device.ts';
 import type { ChannelTemplate } from '../domain/templates/catalog.ts';
 import { renderMessage } from '../domain/templates/render.ts';
@@ -313,26 +313,20 @@ export function createVerificationService(
             override: step.own ?? undefined,
             params: step.params,
           });
-    const delivery: Delivery = {
-      id: newId('dlv', deps.random),
-      applicationId: app.id,
-      verificationId: v.id,
-      channel: step.channel,
-      provider: step.provider,
-      recipient: step.recipient,
-      sealedMessage: seal(deps.keys.sealKey, JSON.stringify(message), deps.random),
-      status: 'queued',
-      attempts: 0,
-      nextAttemptAt: step.sendAt,
-      lockedUntil: null,
-      providerMessageId: null,
-      error: null,
-      createdAt: now,
-      updatedAt: now,
-      sentAt: null,
-      receiptAt: null,
-      step: step.index,
-    };
+    const delivery = queuedDelivery(
+      {
+        applicationId: app.id,
+        verificationId: v.id,
+        channel: step.channel,
+        provider: step.provider,
+        recipient: step.recipient,
+        sealedMessage: seal(deps.keys.sealKey, JSON.stringify(message), deps.random),
+        sendAt: step.sendAt,
+        step: step.index,
+      },
+      now,
+      deps.random,
+    );
     return { kind: 'delivery.insert', delivery };
   }
 
@@ -523,32 +517,24 @@ export function createVerificationService(
       for (const device of targets) {
         const transport = device.transport;
         const byStream = transport === null || transport.type === 'stream' || device.transportStaleAt !== null;
-        const message: OutgoingMessage = byStream
-          ? { text: '' }
-          : { text: '', push: { target: transport, title: notice.title ?? '', body: notice.text, expiresAt: verification.expiresAt } };
-        writes.push({
-          kind: 'delivery.insert',
-          delivery: {
-            id: newId('dlv', deps.random),
-            applicationId: app.id,
-            verificationId: verification.id,
-            channel: 'push',
-            provider: byStream ? 'stream' : transport.type,
-            recipient: device.id,
-            sealedMessage: byStream ? null : seal(deps.keys.sealKey, JSON.stringify(message), deps.random),
-            status: byStream ? 'sent' : 'queued',
-            attempts: 0,
-            nextAttemptAt: now,
-            lockedUntil: null,
-            providerMessageId: null,
-            error: null,
-            createdAt: now,
-            updatedAt: now,
-            sentAt: byStream ? now : null,
-            receiptAt: null,
-            step: 0,
-          },
-        });
+        const base = { applicationId: app.id, verificationId: verification.id, channel: 'push' as const, recipient: device.id, sendAt: now };
+        // A device on its stream needs no send: the request is there the moment it commits.
+        const delivery = byStream
+          ? { ...queuedDelivery({ ...base, provider: 'stream', sealedMessage: null }, now, deps.random), status: 'sent' as const, sentAt: now }
+          : queuedDelivery(
+              {
+                ...base,
+                provider: transport.type,
+                sealedMessage: seal(
+                  deps.keys.sealKey,
+                  JSON.stringify({ text: '', push: { target: transport, title: notice.title ?? '', body: notice.text, expiresAt: verification.expiresAt } } satisfies OutgoingMessage),
+                  deps.random,
+                ),
+              },
+              now,
+              deps.random,
+            );
+        writes.push({ kind: 'delivery.insert', delivery });
         writes.push({ kind: 'wake', subjectId: device.id });
       }
     }
