@@ -97,9 +97,9 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
       await inbound.receive(message);
     },
   };
-  // Web Push needs no account: it is always on, with a VAPID key pair made on first start and
-  // kept sealed in the database, so every node of a cluster signs with the same one.
-  const webpushConfig = { ...(config.providers['webpush'] ?? { vapidPublicKey: '', vapidPrivateKey: '', subject: 'mailto:admin@localhost', caFile: '' }) };
+  // Web Push needs no account (it is always configured); without configured VAPID keys, a pair
+  // made on first start is kept sealed in the database, so every node of a cluster signs with the same one.
+  const webpushConfig = { ...config.providers['webpush'] };
   if (webpushConfig['vapidPublicKey'] === '') {
     const sealed = await store.meta.setIfAbsent('vapid_keys', seal(keys.sealKey, JSON.stringify(newVapidKeys()), random));
     const vapid = JSON.parse(unseal(keys.sealKey, sealed)) as { publicKey: string; privateKey: string };

@@ -118,7 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     const required = new Set(definition.configSchema.required ?? []);
     const anySet = properties.some((p) => p.env !== undefined && (env[p.env] ?? '') !== '');
     const needsNothing = required.size === 0;
-    if (!anySet && !needsNothing) continue; // not configured: applications cannot choose it
+    if (!anySet && !needsNothing && definition.alwaysOn !== true) continue; // not configured: applications cannot choose it
     providers[name] = readObject(definition.configSchema, env, `provider "${name}"`);
   }
   let missedCallPoolParsed: Pool | null = null;

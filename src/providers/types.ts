@@ -236,5 +236,7 @@ export interface ProviderDefinition<Config = any> {
   readonly name: string;
   readonly description: string;
   readonly configSchema: TObject;
+  /** Needs no account: configured with its defaults even when none of its variables is set. */
+  readonly alwaysOn?: boolean;
   create(config: Config, deps: ProviderDeps): ProviderInstances;
 }

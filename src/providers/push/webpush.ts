@@ -184,5 +184,6 @@ export const webpush: ProviderDefinition<WebPushConfig> = {
   name: NAME,
   description: 'Push to browsers and UnifiedPush distributors over Web Push (RFC 8030, aes128gcm payloads, VAPID)',
   configSchema: ConfigSchema,
+  alwaysOn: true,
   create: (config) => ({ push: createWebPush(config) }),
 };
