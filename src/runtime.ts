@@ -14,6 +14,9 @@ import { PROVIDERS } from './providers/registry.ts';
 import type { ProviderInstances, ProviderReports } from './providers/types.ts';
 import { createApplicationService, type ApplicationService } from './services/applications.ts';
 import { createDeliveryWorker, type DeliveryWorker } from './services/delivery-worker.ts';
+import { createWebhookDispatcher, type WebhookDispatcher } from './services/webhook-dispatcher.ts';
+import { systemResolver, type HostResolver } from './services/webhook-sender.ts';
+import { createWebhookService, type WebhookService } from './services/webhooks.ts';
 import { createDeviceApi } from './services/device-api.ts';
 import { createDeviceAuth } from './services/device-auth.ts';
 import { createDeviceService, type DeviceService } from './services/devices.ts';
@@ -25,6 +28,12 @@ import { createTemplateService, type TemplateService } from './services/template
 import { createTokenService, type TokenService } from './services/tokens.ts';
 import { createUserService, type UserService } from './services/users.ts';
 import { createVerificationService, type VerificationService } from './services/verifications.ts';
+import { createFraudControls, lookupDestination } from './services/fraud.ts';
+import { createUsage } from './services/usage.ts';
+import { createNumberLookup } from './providers/number-lookup/registry.ts';
+import { createPolicyService, type PolicyService } from './services/policies.ts';
+import { createSettingsService, type SettingsService } from './services/settings.ts';
+import { createEventLogService, type EventLogService } from './services/event-log.ts';
 import { openDatabase } from './store/database.ts';
 import { createStore, type Store } from './store/store.ts';
 
@@ -41,10 +50,16 @@ export interface Runtime {
   users: UserService;
   templates: TemplateService;
   verifications: VerificationService;
+  settings: SettingsService;
+  policies: PolicyService;
+  events: EventLogService;
   devices: DeviceService;
   outbox: OutboxService;
   receipts: ReceiptService;
   worker: DeliveryWorker;
+  webhooks: WebhookService;
+  /** Sends webhook messages; started with the workers, `runOnce()` for tests. */
+  webhookDispatcher: WebhookDispatcher;
   notifier: Notifier;
   /** Stops taking work, lets requests and long-polls finish, and closes the database. */
   close(): Promise<void>;
@@ -54,6 +69,8 @@ export interface RuntimeOverrides {
   clock?: Clock;
   random?: RandomSource;
   logger?: Logger;
+  /** How webhook hosts are resolved (tests map names to chosen addresses). */
+  webhookResolver?: HostResolver;
 }
 
 /**
@@ -116,12 +133,25 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
   const deps = { store, clock, random, keys, notifier, metrics, logger, providers };
   const shutdown = new AbortController();
   const worker = createDeliveryWorker(deps, { leaseMs: config.deliveryLeaseMs });
+  const webhookTargets = { allowInsecure: config.webhooksAllowInsecure, resolver: overrides.webhookResolver ?? systemResolver };
+  const webhookDispatcher = createWebhookDispatcher(deps, { ...webhookTargets, timeoutMs: config.webhookTimeoutMs, userAgent: `Outband-Webhooks/${VERSION}` });
+  const webhooks = createWebhookService(deps, { ...webhookTargets, wake: () => webhookDispatcher.wake() });
   const tokens = createTokenService(deps, { issuer: config.publicUrl, ttlSeconds: config.tokenTtlSeconds });
   await tokens.start();
   const applications = createApplicationService(deps);
   const users = createUserService(deps);
   const templates = createTemplateService(deps);
+  const policies = createPolicyService(deps);
+  const numberLookup = createNumberLookup(
+    { name: config.numberLookup, config: config.numberLookupConfig, onError: config.numberLookupOnError },
+    { onFailure: (error) => logger.warn({ err_message: error.message }, 'number lookup failed') },
+  );
+  const fraud = createFraudControls(deps, { destination: lookupDestination(numberLookup) });
+  const usage = createUsage(deps);
   const verifications = createVerificationService(deps, {
+    fraud,
+    usage,
+    policies,
     wakeDelivery: () => worker.wake(),
     shutdown: shutdown.signal,
     templates,
@@ -133,6 +163,7 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
   inbound = createInboundSmsService(deps, verifications);
   const devices = createDeviceService(deps, { verifications, publicUrl: config.publicUrl, wakeDelivery: () => worker.wake() });
   worker.onStaleTransport((deviceId, reason) => devices.markTransportStale(deviceId, reason));
+  const settings = createSettingsService(deps, { applications, devices, policies });
   const deviceApi = createDeviceApi(deps, {
     auth: createDeviceAuth(deps, { audience: `${config.publicUrl}/v1/device-api` }),
     devices,
@@ -140,18 +171,33 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
     vapidPublicKey,
   });
 
+  const events = createEventLogService(deps);
+
   let draining = false;
   const app = await buildApp({
     logger,
+    usage,
+    fraud,
+    store,
     bodyLimitBytes: config.bodyLimitBytes,
+    trustedProxies: config.trustedProxyList,
+    rateLimits: {
+      windowSeconds: config.rateLimitWindowSeconds,
+      maxKeys: config.rateLimitMaxKeys,
+      perIp: { token: config.rateLimitTokenPerIp, api: config.rateLimitApiPerIp, device: config.rateLimitDevicePerIp, inbound: config.rateLimitInboundPerIp },
+      perClient: config.rateLimitApiPerClient,
+    },
     publicUrl: config.publicUrl,
     version: VERSION,
     tokens,
     users,
     templates,
     verifications,
+    settings,
+    policies,
     devices,
     deviceApi,
+    events,
     shutdown: shutdown.signal,
     outbox,
     inbound,
@@ -161,6 +207,7 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
     metrics,
     ping: () => store.ping(),
     draining: () => draining,
+    webhooks,
   });
 
   for (const [name, instances] of providers) {
@@ -170,8 +217,17 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
   let sweeper: NodeJS.Timeout | undefined;
   if (config.workers) {
     worker.start();
+    webhookDispatcher.start();
+    // Finishes unpairing the devices of channels turned off, should a settings change have been cut short.
+    void (async () => {
+      for (const application of await store.applications.list()) await settings.unpairDisabled(application.id, 'system');
+    })().catch((error: unknown) => logger.error({ err: error }, 'unpairing the devices of disabled channels failed'));
+    // An appended event may have queued webhook messages: send them now, not at the next poll.
+    store.onCommitted(() => webhookDispatcher.wake());
     sweeper = setInterval(() => {
       verifications.expireOverdue(500).catch((error: unknown) => logger.error({ err: error }, 'expiry sweep failed'));
+      // Fraud windows are at most 7 days long (FRAUD_RANGES): older marks and ended blocks count for nothing.
+      store.fraud.purge(clock.now() - 8 * 86_400_000).catch((error: unknown) => logger.error({ err: error }, 'fraud purge failed'));
     }, config.sweepIntervalMs);
     sweeper.unref();
   }
@@ -186,10 +242,15 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
     users,
     templates,
     verifications,
+    settings,
+    policies,
+    events,
     devices,
     outbox,
     receipts,
     worker,
+    webhooks,
+    webhookDispatcher,
     notifier,
     close() {
       closing ??= (async () => {
@@ -198,6 +259,7 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
         shutdown.abort(); // long-polls answer now with the current state
         await app.close(); // waits for requests in flight
         await worker.stop();
+        await webhookDispatcher.stop();
         for (const instances of providers.values()) {
           await Promise.all([instances.sms?.close?.(), instances.email?.close?.(), instances.voice?.close?.(), instances.call?.close?.(), instances.push?.close?.()]);
         }

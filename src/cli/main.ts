@@ -6,6 +6,7 @@ import { ALL_SCOPES } from '../domain/scopes.ts';
 import { createLogger } from '../observability/logger.ts';
 import { createRuntime, VERSION, type Runtime } from '../runtime.ts';
 import { SetupError } from '../services/applications.ts';
+import { AUDIT_COMMANDS } from './audit.ts';
 import { AUTHENTICATOR_COMMANDS, type ClientCommand } from './authenticator.ts';
 
 interface Command {
@@ -166,6 +167,8 @@ const COMMANDS: Record<string, Command> = {
       console.log(`new signing key ${kid} is active (running servers pick it up when they see a token signed by it, or on restart)`);
     },
   },
+
+  ...AUDIT_COMMANDS,
 
   'config docs': {
     summary: 'Print the configuration reference (docs/config.md)',

@@ -1,7 +1,9 @@
 import { Type, type Static, type TObject, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { assertPoolUsable, parsePool, PoolError, type Pool } from '../domain/missed-call/pool.ts';
+import { DEFAULT_NUMBER_LOOKUP, NUMBER_LOOKUPS } from '../providers/number-lookup/registry.ts';
 import { PROVIDERS } from '../providers/registry.ts';
+import { parseTrustedProxies } from './trusted-proxies.ts';
 
 /**
  * The server's whole configuration: one schema, read from the environment once at boot.
@@ -46,8 +48,59 @@ export const ServerConfigSchema = Type.Object({
   }),
   tokenTtlSeconds: Type.Integer({ env: 'TOKEN_TTL_SECONDS', default: 3600, minimum: 60, maximum: 86400, description: 'Lifetime of access tokens' }),
   bodyLimitBytes: Type.Integer({ env: 'BODY_LIMIT_BYTES', default: 65536, minimum: 1024, description: 'Largest request body accepted' }),
+  trustedProxies: Type.String({
+    env: 'OUTBAND_TRUSTED_PROXIES',
+    default: '',
+    description:
+      'Reverse proxies whose X-Forwarded-For is believed: comma-separated IP addresses, CIDR ranges or the names loopback, linklocal, uniquelocal, e.g. "10.0.0.0/8, 2001:db8::/32". The client address (rate limits, events) is the nearest one in X-Forwarded-For not from this list. Empty: the header is ignored and the client is the TCP peer. See docs/proxy.md',
+  }),
+  rateLimitWindowSeconds: Type.Integer({ env: 'RATE_LIMIT_WINDOW_SECONDS', default: 60, minimum: 1, maximum: 3600, description: 'The window of every RATE_LIMIT_* quota below' }),
+  rateLimitTokenPerIp: Type.Integer({
+    env: 'RATE_LIMIT_TOKEN_PER_IP',
+    default: 30,
+    minimum: 0,
+    description: 'Requests per window to POST /oauth/token from one client address (each costs a scrypt hash; clients keep their token until it expires). 0: no limit',
+  }),
+  rateLimitApiPerIp: Type.Integer({
+    env: 'RATE_LIMIT_API_PER_IP',
+    default: 1200,
+    minimum: 0,
+    description: 'Requests per window to bearer-token routes (/v1/…) from one client address, counted before the token is checked. 0: no limit',
+  }),
+  rateLimitApiPerClient: Type.Integer({ env: 'RATE_LIMIT_API_PER_CLIENT', default: 600, minimum: 0, description: 'Requests per window to bearer-token routes by one API client, from any address. 0: no limit' }),
+  rateLimitDevicePerIp: Type.Integer({
+    env: 'RATE_LIMIT_DEVICE_PER_IP',
+    default: 300,
+    minimum: 0,
+    description: 'Requests per window to the device API (/v1/device-api/…) from one client address; mobile carriers put many devices behind one address. 0: no limit',
+  }),
+  rateLimitInboundPerIp: Type.Integer({
+    env: 'RATE_LIMIT_INBOUND_PER_IP',
+    default: 3000,
+    minimum: 0,
+    description: 'Requests per window to provider callbacks and inbound SMS (/v1/callbacks/…, /v1/inbound/…) from one address; a provider sends one per message from a few addresses, and may not retry a refused one. 0: no limit',
+  }),
+  rateLimitMaxKeys: Type.Integer({
+    env: 'RATE_LIMIT_MAX_KEYS',
+    default: 100_000,
+    minimum: 1000,
+    description: 'Most addresses or clients each rate limit counts at once (about 150 bytes each); past it the oldest counters are dropped',
+  }),
   workers: Type.Boolean({ env: 'OUTBAND_WORKERS', default: true, description: 'Run the delivery worker and the expiry sweeper in this process' }),
   sweepIntervalMs: Type.Integer({ env: 'SWEEP_INTERVAL_MS', default: 5000, minimum: 100, description: 'How often the sweeper records expired verifications' }),
+  webhooksAllowInsecure: Type.Boolean({
+    env: 'OUTBAND_WEBHOOKS_ALLOW_INSECURE',
+    default: false,
+    description:
+      'Development only (refused with OUTBAND_PRODUCTION): webhook URLs may use plain http and reach loopback receivers (127.0.0.0/8, ::1). Private, link-local and metadata addresses stay refused',
+  }),
+  webhookTimeoutMs: Type.Integer({
+    env: 'WEBHOOK_TIMEOUT_MS',
+    default: 15_000,
+    minimum: 100,
+    maximum: 30_000,
+    description: 'How long one webhook attempt may take (connect, send, answer) before it counts as failed',
+  }),
   deliveryLeaseMs: Type.Integer({
     env: 'DELIVERY_LEASE_MS',
     default: 30_000,
@@ -63,6 +116,20 @@ export const ServerConfigSchema = Type.Object({
   }),
   missedCallCodeLength: Type.Integer({ env: 'MISSED_CALL_CODE_LENGTH', default: 5, minimum: 4, maximum: 6, description: 'Digits of the caller id the user types, 4–6' }),
   missedCallRingSeconds: Type.Integer({ env: 'MISSED_CALL_RING_SECONDS', default: 20, minimum: 5, maximum: 60, description: 'How long a missed call rings before it is dropped' }),
+  numberLookup: Type.Union(
+    Object.keys(NUMBER_LOOKUPS).map((name) => Type.Literal(name)),
+    {
+      env: 'NUMBER_LOOKUP',
+      default: DEFAULT_NUMBER_LOOKUP,
+      description: `Where country and line type of a phone number come from before anything is sent to it: ${Object.keys(NUMBER_LOOKUPS).join(' or ')} (settings below; docs/fraud.md)`,
+    },
+  ),
+  numberLookupOnError: Type.Union([Type.Literal('fallback'), Type.Literal('refuse')], {
+    env: 'NUMBER_LOOKUP_ON_ERROR',
+    default: 'fallback',
+    description:
+      'When the lookup fails (down, slow, a malformed answer): fallback judges the number on libphonenumber metadata alone (no SIM-swap or porting data); refuse answers 503 number_lookup_unavailable and sends nothing',
+  }),
   demo: Type.Boolean({
     env: 'OUTBAND_DEMO',
     default: true,
@@ -75,6 +142,10 @@ export type ServerConfig = Static<typeof ServerConfigSchema> & {
   providers: Record<string, Record<string, unknown>>;
   /** The parsed, size-checked caller-id pool; null when missed calls are not configured. */
   missedCallPoolParsed: Pool | null;
+  /** OUTBAND_TRUSTED_PROXIES, checked and split: Fastify's trustProxy. Empty: trust no proxy. */
+  trustedProxyList: string[];
+  /** Settings of the number lookup NUMBER_LOOKUP names, validated against its schema. */
+  numberLookupConfig: Record<string, unknown>;
 };
 
 export class ConfigError extends Error {
@@ -112,6 +183,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const base = readObject(ServerConfigSchema, env, 'server') as Static<typeof ServerConfigSchema>;
   if (base.secret !== '' && base.secret.length < 32) throw new ConfigError('OUTBAND_SECRET: must be at least 32 characters');
   if (base.production && base.secret === '') throw new ConfigError('OUTBAND_SECRET: required when OUTBAND_PRODUCTION=true');
+  if (base.production && base.webhooksAllowInsecure) throw new ConfigError('OUTBAND_WEBHOOKS_ALLOW_INSECURE: not allowed when OUTBAND_PRODUCTION=true');
   const providers: ServerConfig['providers'] = {};
   for (const [name, definition] of Object.entries(PROVIDERS)) {
     const properties = Object.values(definition.configSchema.properties) as Annotated[];
@@ -121,6 +193,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     if (!anySet && !needsNothing && definition.alwaysOn !== true) continue; // not configured: applications cannot choose it
     providers[name] = readObject(definition.configSchema, env, `provider "${name}"`);
   }
+  const lookup = NUMBER_LOOKUPS[base.numberLookup];
+  if (lookup === undefined) throw new ConfigError(`NUMBER_LOOKUP: no lookup named "${base.numberLookup}"`);
+  const numberLookupConfig = readObject(lookup.configSchema, env, `number lookup "${base.numberLookup}"`);
   let missedCallPoolParsed: Pool | null = null;
   if (base.missedCallPool.trim() !== '') {
     try {
@@ -131,7 +206,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       throw error;
     }
   }
-  const config: ServerConfig = { ...base, providers, missedCallPoolParsed };
+  let trustedProxyList: string[];
+  try {
+    trustedProxyList = parseTrustedProxies(base.trustedProxies);
+  } catch (error) {
+    throw new ConfigError(`OUTBAND_TRUSTED_PROXIES: ${(error as Error).message}`);
+  }
+  const config: ServerConfig = { ...base, providers, missedCallPoolParsed, trustedProxyList, numberLookupConfig };
   if (config.publicUrl === '') config.publicUrl = `http://localhost:${config.port}`;
   return config;
 }
@@ -155,6 +236,11 @@ export function configReference(): string {
   for (const [name, definition] of Object.entries(PROVIDERS)) {
     const properties = Object.values(definition.configSchema.properties) as Annotated[];
     lines.push('', `## Provider \`${name}\``, '', definition.description + '.', '');
+    lines.push(properties.length === 0 ? 'No settings.' : [header, ...properties.map(row)].join('\n'));
+  }
+  for (const [name, definition] of Object.entries(NUMBER_LOOKUPS)) {
+    const properties = Object.values(definition.configSchema.properties) as Annotated[];
+    lines.push('', `## Number lookup \`${name}\``, '', `${definition.description}. Chosen with \`NUMBER_LOOKUP=${name}\`.`, '');
     lines.push(properties.length === 0 ? 'No settings.' : [header, ...properties.map(row)].join('\n'));
   }
   return lines.join('\n') + '\n';

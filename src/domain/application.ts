@@ -1,5 +1,5 @@
 import { MAX_DEVICES } from './device/device.ts';
-import { CODE_LENGTH, MAX_ATTEMPTS, TTL_SECONDS } from './policy/limits.ts';
+import { CODE_LENGTH, MAX_ATTEMPTS, TTL_SECONDS, USAGE_LIMIT, defaultFraudSettings } from './policy/limits.ts';
 
 export const CHANNELS = ['sms', 'email', 'voice', 'missed_call', 'push'] as const;
 export type Channel = (typeof CHANNELS)[number];
@@ -31,6 +31,65 @@ export interface ApplicationSettings {
    * makes it settable); today it chooses the strength of manual pairing codes (SEC-27).
    */
   assuranceProfile: AssuranceProfile;
+  /** An application disabled by its operator: its tokens still read, nothing new starts. */
+  enabled: boolean;
+  /** The longest TTL a verification (or a policy) may ask for. */
+  maxTtlSeconds: number;
+  /** Defaults of push verifications. */
+  push: PushDefaults;
+  /** Destination countries (ISO 3166 alpha-2) allowed per phone channel; absent or null = any. */
+  allowedCountries: Partial<Record<PhoneChannel, string[] | null>>;
+  /** Per user, per channel, per UTC day; a channel absent here has no per-user limit. */
+  usageLimits: Partial<Record<Channel, UsageLimit>>;
+  /** Per application, per channel, per UTC day: a spend gate whatever the numbers. Absent = none. */
+  dailyCaps: Partial<Record<Channel, number>>;
+  fraud: FraudSettings;
+  /**
+   * SMS and voice are restricted authenticators (NIST SP 800-63B-4 §3.1.3.3): `deny` refuses
+   * them for authentication-purpose verifications (422 channel_not_permitted); other purposes still use them.
+   */
+  restrictedAuthenticators: 'allow' | 'deny';
+}
+
+export type PhoneChannel = 'sms' | 'voice' | 'missed_call';
+export const PHONE_CHANNELS: readonly PhoneChannel[] = ['sms', 'voice', 'missed_call'];
+
+export interface PushDefaults {
+  userVerification: 'required' | 'preferred';
+  matching: 'none' | 'pick' | 'type' | 'read_back';
+}
+
+/** Verifications a user may receive on a channel in a UTC day: answered (`used`) and never answered (`unused`). */
+export interface UsageLimit {
+  used: number;
+  unused: number;
+}
+
+/** A count in a sliding window. */
+export interface WindowLimit {
+  max: number;
+  windowSeconds: number;
+}
+
+export interface FraudSettings {
+  /** Consecutive failed answers per authenticator (phone, e-mail, device) across verifications before it is locked (NIST 63B-4 §3.2.2: at most 100). */
+  authenticatorFailureCap: number;
+  /** Failed codes per recipient across verifications; past it, new verifications to the recipient wait a cool-off. */
+  recipientFailures: WindowLimit & { coolOffSeconds: number };
+  /** Messages (sms, voice, missed call, e-mail) sent to one recipient in a window (SEC-31). */
+  recipientSends: WindowLimit;
+  /** Unanswered or denied pushes per user in a window before further pushes cool off (push bombing). */
+  pushCooldown: WindowLimit & { coolOffSeconds: number };
+  /** New verifications per destination prefix (number minus its last 3 digits) in a window (SEC-32). */
+  prefixVelocity: WindowLimit;
+  /** New verifications per destination country in a window: past it the country is blocked for `blockSeconds` and `fraud.suspected` recorded. */
+  countryVelocity: WindowLimit & { blockSeconds: number };
+  /** libphonenumber number types refused for phone channels; `UNKNOWN` stands for a number of no known type. */
+  refusedNumberTypes: string[];
+  /** Whether VoIP numbers may receive codes (SEC-15). */
+  voip: 'allow' | 'deny';
+  /** E.164 numbers or prefixes ("+3161234") that no fraud block applies to (SEC-33). Limits still do. */
+  safeList: string[];
 }
 
 export interface Application {
@@ -39,6 +98,8 @@ export interface Application {
   plan: Plan;
   settings: ApplicationSettings;
   createdAt: number;
+  /** Bumped by every settings change: a change decided on an older version is refused (application.update). */
+  version: number;
 }
 
 export function defaultSettings(overrides: Partial<ApplicationSettings> = {}): ApplicationSettings {
@@ -50,6 +111,15 @@ export function defaultSettings(overrides: Partial<ApplicationSettings> = {}): A
     defaultLocale: 'en',
     maxDevices: MAX_DEVICES.default,
     assuranceProfile: 'standard',
+    enabled: true,
+    maxTtlSeconds: TTL_SECONDS.max,
+    // As push verifications behaved before these settings existed: a PIN or biometric required, no matching.
+    push: { userVerification: 'required', matching: 'none' },
+    allowedCountries: {},
+    usageLimits: { sms: { ...USAGE_LIMIT.default }, voice: { ...USAGE_LIMIT.default } },
+    dailyCaps: {},
+    fraud: defaultFraudSettings(),
+    restrictedAuthenticators: 'allow',
     ...overrides,
   };
 }

@@ -6,6 +6,7 @@ export const SCOPES = {
   'verifications:write': 'Start, check and cancel verifications',
   'verifications:code': 'Receive the code in the response when starting with return_code: true',
   'outbox:read': 'Read the development outbox',
+  'events:read': "Read the application's event log and follow its stream",
   admin: 'Administer the application',
 } as const;
 

@@ -60,8 +60,9 @@ export function createPostgresNotifier(url: string, onError: (error: Error) => v
     c.on('notification', (message) => {
       if (message.channel !== NOTIFY_CHANNEL || message.payload === undefined) return;
       try {
-        const { subject_id } = JSON.parse(message.payload) as { subject_id: string };
-        local.publish([subject_id]);
+        const { subject_id, application_id } = JSON.parse(message.payload) as { subject_id: string; application_id?: string };
+        // An event wakes its application too (the event-log streams), as wokenBy does in-process.
+        local.publish(application_id === undefined ? [subject_id] : [subject_id, application_id]);
       } catch {
         // not ours
       }

@@ -15,12 +15,17 @@ import type { TemplateService } from '../services/templates.ts';
 import type { TokenService } from '../services/tokens.ts';
 import type { UserService } from '../services/users.ts';
 import type { VerificationService } from '../services/verifications.ts';
+import type { PolicyService } from '../services/policies.ts';
+import type { SettingsService } from '../services/settings.ts';
+import type { WebhookService } from '../services/webhooks.ts';
+import type { EventLogService } from '../services/event-log.ts';
 import type { DeviceApi } from '../services/device-api.ts';
 import type { DeviceService } from '../services/devices.ts';
 import { deviceApiRoutes } from './routes/device-api.ts';
 import { deviceRoutes, userDeviceRoutes } from './routes/devices.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { problemPlugin, sendProblem } from './plugins/problem.ts';
+import { rateLimitPlugin, type RateLimitSettings } from './plugins/rate-limit.ts';
 import { providerCallbackRoutes } from './routes/provider-callbacks.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { outboxRoutes } from './routes/outbox.ts';
@@ -28,16 +33,31 @@ import { systemRoutes } from './routes/system.ts';
 import { templateRoutes } from './routes/templates.ts';
 import { userRoutes } from './routes/users.ts';
 import { verificationRoutes } from './routes/verifications.ts';
+import { channelRoutes, policyRoutes, settingsRoutes } from './routes/settings.ts';
+import { authenticatorRoutes, usageRoutes } from './routes/usage.ts';
+import type { FraudControls } from '../services/fraud.ts';
+import type { Usage } from '../services/usage.ts';
+import type { Store } from '../store/store.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
+import { eventRoutes } from './routes/events.ts';
+import { auditRoutes } from './routes/audit.ts';
 
 export interface AppDeps {
   logger: Logger;
   bodyLimitBytes: number;
+  /** Proxies whose X-Forwarded-For sets `request.ip` (addresses, CIDR ranges); empty: none. */
+  trustedProxies: string[];
+  rateLimits: RateLimitSettings;
   publicUrl: string;
   version: string;
   tokens: TokenService;
   users: UserService;
   templates: TemplateService;
   verifications: VerificationService;
+  settings: SettingsService;
+  policies: PolicyService;
+  /** The event log, its stream and the audit trail; also records refused requests. */
+  events: EventLogService;
   devices: DeviceService;
   deviceApi: DeviceApi;
   /** Aborted when the server shuts down: open streams end. */
@@ -50,6 +70,10 @@ export interface AppDeps {
   metrics: Metrics;
   ping: () => Promise<void>;
   draining: () => boolean;
+  webhooks: WebhookService;
+  usage: Usage;
+  fraud: FraudControls;
+  store: Store;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -80,6 +104,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.bodyLimitBytes,
+    // request.ip: the nearest X-Forwarded-For hop not from a trusted proxy; without any, the TCP peer.
+    trustProxy: deps.trustedProxies.length > 0 ? deps.trustedProxies : false,
     // A caller's X-Request-Id is kept when it is short and plain, so it cannot forge log lines.
     requestIdHeader: false,
     genReqId: (req) => {
@@ -142,17 +168,32 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(problemPlugin);
-  await app.register(authPlugin, { tokens: deps.tokens });
+  // Before auth: its hooks run first, so requests with bad tokens are counted too.
+  await app.register(rateLimitPlugin, { settings: deps.rateLimits, clock: deps.clock });
+  await app.register(authPlugin, {
+    tokens: deps.tokens,
+    // SEC-45: a request refused for a missing scope is audited, without the refusal waiting for it.
+    onDenied: (principal, request, scope) =>
+      deps.events.recordDenied(principal, { route: request.routeOptions.url ?? request.url.split('?')[0] ?? '', method: request.method, scope, ip: request.ip }),
+  });
 
   await app.register(systemRoutes, { metrics: deps.metrics, ping: deps.ping, draining: deps.draining });
   await app.register(oauthRoutes, { tokens: deps.tokens, bodyLimitBytes: deps.bodyLimitBytes });
   await app.register(userRoutes, { prefix: '/v1/users', users: deps.users });
   await app.register(templateRoutes, { prefix: '/v1/templates', templates: deps.templates });
-  await app.register(verificationRoutes, { prefix: '/v1/verifications', verifications: deps.verifications, shutdown: deps.shutdown });
+  await app.register(verificationRoutes, { prefix: '/v1/verifications', verifications: deps.verifications, policies: deps.policies, shutdown: deps.shutdown });
   await app.register(userDeviceRoutes, { prefix: '/v1/users', devices: deps.devices });
   await app.register(deviceRoutes, { prefix: '/v1/devices', devices: deps.devices });
   await app.register(deviceApiRoutes, { prefix: '/v1/device-api', deviceApi: deps.deviceApi, shutdown: deps.shutdown });
   await app.register(outboxRoutes, { prefix: '/v1/outbox', outbox: deps.outbox });
+  await app.register(settingsRoutes, { prefix: '/v1/settings', settings: deps.settings });
+  await app.register(policyRoutes, { prefix: '/v1/policies', policies: deps.policies });
+  await app.register(channelRoutes, { prefix: '/v1/channels', policies: deps.policies });
+  await app.register(webhookRoutes, { prefix: '/v1/webhooks', webhooks: deps.webhooks });
+  await app.register(eventRoutes, { prefix: '/v1/events', events: deps.events, shutdown: deps.shutdown });
+  await app.register(auditRoutes, { prefix: '/v1/audit', events: deps.events });
+  await app.register(usageRoutes, { prefix: '/v1/usage', usage: deps.usage, clock: deps.clock });
+  await app.register(authenticatorRoutes, { prefix: '/v1/authenticators', fraud: deps.fraud, store: deps.store, clock: deps.clock });
   await app.register(providerCallbackRoutes, { prefix: '/v1', providers: deps.providers, inbound: deps.inbound, receipts: deps.receipts, publicUrl: deps.publicUrl, clock: deps.clock });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -4,7 +4,8 @@ import type { FastifyReply } from 'fastify';
 const KEEPALIVE_MS = 15_000;
 
 export interface EventStream {
-  send(event: string, data: unknown): void;
+  /** `event: null` sends an unnamed event (a `message` to EventSource); `id` sets the id a client resumes from. */
+  send(event: string | null, data: unknown, id?: string): void;
   /** Ends the stream; `closed` resolves. */
   end(): void;
   /** Resolves when the stream ends, from either side. */
@@ -44,8 +45,9 @@ export function openEventStream(reply: FastifyReply, shutdown: AbortSignal): Eve
   shutdown.addEventListener('abort', end, { once: true });
   if (shutdown.aborted) end();
   return {
-    send(event, data) {
-      if (!isClosed) raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    send(event, data, id) {
+      if (isClosed) return;
+      raw.write(`${id === undefined ? '' : `id: ${id}\n`}${event === null ? '' : `event: ${event}\n`}data: ${JSON.stringify(data)}\n\n`);
     },
     end,
     closed,

@@ -1,5 +1,5 @@
 import { CHANNEL_DEFINITIONS } from '../channels/index.ts';
-import { defaultSettings, PUSH_BY_DEVICE, type Application, type ApplicationSettings, type Channel } from '../domain/application.ts';
+import { defaultSettings, PUSH_BY_DEVICE, type Application, type ApplicationSettings, type Channel, type Plan } from '../domain/application.ts';
 import { base32, newId } from '../domain/random.ts';
 import { ALL_SCOPES, isScope, type Scope } from '../domain/scopes.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -34,14 +34,18 @@ export function createApplicationService(deps: Pick<ServiceDeps, 'store' | 'cloc
   }
 
   return {
-    async create(name: string, overrides: Partial<ApplicationSettings> = {}): Promise<Application> {
+    /** Throws SetupError when a provider is not configured on this server for its channel. */
+    checkProviders,
+
+    /** A new application; plan `trial` unless told (a trial's limits: docs/fraud.md). */
+    async create(name: string, overrides: Partial<ApplicationSettings> = {}, plan: Plan = 'trial'): Promise<Application> {
       if (!/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$/.test(name)) {
         throw new SetupError('an application name is 1–63 letters, digits, spaces, dots, dashes or underscores');
       }
       if ((await deps.store.applications.byName(name)) !== undefined) throw new SetupError(`application "${name}" already exists`);
       const settings = defaultSettings(overrides);
       checkProviders(settings.providers);
-      return deps.store.applications.create({ id: newId('app', deps.random), name, plan: 'trial', settings, createdAt: deps.clock.now() });
+      return deps.store.applications.create({ id: newId('app', deps.random), name, plan, settings, createdAt: deps.clock.now() });
     },
 
     /** A new client of the application; its secret is in the answer and nowhere else. */

@@ -18,6 +18,7 @@ import {
 } from '../domain/device/device.ts';
 import { parseDevicePublicKey, parseTransport } from '../domain/device/keys.ts';
 import { OutbandError } from '../domain/errors.ts';
+import { requireEnabled } from '../domain/policy/settings.ts';
 import { newId } from '../domain/random.ts';
 import type { User } from '../domain/user.ts';
 import type { Write } from '../store/store.ts';
@@ -162,6 +163,7 @@ export function createDeviceService(
     actor: Actor,
   ): Promise<{ device: Device; enrolment?: Enrolment; verification?: VerificationView }> {
     const app = await loadApp(principal.applicationId);
+    requireEnabled(app);
     const mode = input.mode ?? 'manual';
     if (mode === 'automatic' && !principal.scopes.has('admin')) throw new OutbandError('insufficient_scope', 'automatic pairing needs the "admin" scope', { scope: 'admin' });
     if (mode === 'automatic' && input.kind === 'push') throw new OutbandError('pairing_not_permitted', 'a push authenticator pairs by enrolling its key; automatic pairing is for sms, voice and email');
@@ -353,6 +355,7 @@ export function createDeviceService(
         }
         const user = await loadUser(pending.applicationId, pending.userId);
         const app = await loadApp(pending.applicationId);
+        requireEnabled(app);
         const others = (await deps.store.devices.forUser(pending.applicationId, pending.userId)).filter((d) => d.id !== pending.id);
         const device: Device = {
           ...pending,

@@ -36,8 +36,12 @@ import type { Write } from '../store/store.ts';
 import type { TemplateService } from './templates.ts';
 import type { ServiceDeps } from './deps.ts';
 import { verificationEventWrites } from './events.ts';
+import { createFraudControls, type Destination, type FraudControls } from './fraud.ts';
+import { createUsage, type Usage } from './usage.ts';
 import { pairingOutcomeWrites } from './pairing.ts';
 import type { Principal } from './tokens.ts';
+import type { PolicyService, StartRequest } from './policies.ts';
+import { requireEnabled } from '../domain/policy/settings.ts';
 
 export interface StartInput {
   channel: Channel;
@@ -60,6 +64,8 @@ export interface StartInput {
   context?: Record<string, string>;
   user_verification?: UserVerificationRequirement;
   matching?: Matching;
+  /** Set by a policy only (services/policies.ts): attempts instead of the application's max_attempts. */
+  max_attempts?: number;
 }
 
 /** What a push verification's relying party shows, besides the verification itself. */
@@ -85,6 +91,8 @@ export interface VerificationView {
   two_way: boolean;
   /** Approved at the start because the user's bypass was on. */
   bypass: boolean;
+  blocked_reasons: string[] | null;
+  country: string | null;
   device_id: string | null;
   push: PushView | null;
   created_at: string;
@@ -129,6 +137,8 @@ export function toView(v: Verification, now: number): VerificationView {
     aal: assuranceOfVerification(v),
     two_way: v.twoWay,
     bypass: v.bypass,
+    blocked_reasons: v.blockedReasons,
+    country: v.country,
     device_id: v.deviceId,
     push:
       v.push === null
@@ -240,8 +250,78 @@ export function createVerificationService(
     missedCalls?: { pool: Pool; codeLength: number; ringSeconds: number } | null;
     /** The applications' own templates; without it, the built-in ones. */
     templates?: Pick<TemplateService, 'resolve'>;
+    /** Policies, the application's defaults and its assurance profile, applied to a start (services/policies.ts). */
+    policies?: Pick<PolicyService, 'resolveStart'>;
+    /** Fraud controls and usage limits (issue [4]); built from `deps` when not given. */
+    fraud?: FraudControls;
+    usage?: Usage;
   },
 ) {
+  const fraud = options.fraud ?? createFraudControls(deps);
+  const usage = options.usage ?? createUsage(deps);
+
+  /** What a start is, as limits and fraud controls see it. */
+  interface Admission {
+    app: Application;
+    /** Who started it: `client:<id>` or, for a pairing, its actor. */
+    actor: string;
+    channel: Channel;
+    purpose: Purpose;
+    userId: string | null;
+    recipient: string;
+    locale: string;
+    country: string | null;
+    pairing: boolean;
+  }
+
+  /**
+   * A refused start is kept as a `blocked` verification with its reasons and an event, and
+   * nothing is sent (SEC-37); the error names the verification.
+   */
+  async function block(a: Admission, reasons: string[], extraWrites: Write[], now: number): Promise<string> {
+    const { verification, events } = createVerification(
+      { applicationId: a.app.id, userId: a.userId, channel: a.channel, purpose: a.purpose, recipient: a.recipient, locale: a.locale, ttlSeconds: 0, codeLength: 6, maxAttempts: 1, blockedReasons: reasons, country: a.country },
+      now,
+      deps.random,
+      deps.keys.codeKey,
+    );
+    await deps.store.commit({
+      writes: [
+        { kind: 'verification.insert', verification },
+        ...extraWrites,
+        ...verificationEventWrites(events, { applicationId: a.app.id, verificationId: verification.id, actor: a.actor, now, random: deps.random }),
+      ],
+    });
+    deps.metrics.verificationsEnded.inc({ channel: a.channel, status: 'blocked' });
+    return verification.id;
+  }
+
+  /** Screens a start with the fraud controls; a refusal is recorded and thrown. */
+  async function screen(a: Admission, to: Destination, now: number): Promise<{ marks: Write[]; country: string | null; usable: string[] }> {
+    const screening = await fraud.screen(a.app, to, now);
+    if (screening.refusal !== null) {
+      const r = screening.refusal;
+      const id = await block({ ...a, country: screening.country }, r.reasons, r.writes, now);
+      const detail =
+        r.code === 'verification_blocked' ? `a fraud control refused this verification: ${r.reasons.join(', ')}; nothing was sent` : undefined;
+      throw new OutbandError(r.code, detail, { verification_id: id, reasons: r.reasons, ...(r.retryAfter === null ? {} : { retry_after: r.retryAfter }) });
+    }
+    return screening;
+  }
+
+  /** Commits a start's unit with its usage reservations; a full counter is recorded and thrown as a 429. */
+  async function commitStart(a: Admission, writes: Write[], now: number): Promise<void> {
+    const reservations = usage.reserveWrites(a.app, { channel: a.channel, userId: a.userId, recipient: a.recipient, pairing: a.pairing }, now);
+    const result = await deps.store.commit({ writes: [...reservations, ...writes] });
+    if (result.ok) return;
+    if (result.reason === 'limit') {
+      const id = await block(a, [result.limit], [], now);
+      throw await usage.limitError(a.app, { channel: a.channel, userId: a.userId, recipient: a.recipient, pairing: a.pairing }, result.limit, now, id);
+    }
+    if (a.pairing) throw new OutbandError('concurrent_update', "the user's devices changed while the pairing started; try again");
+    throw new Error(`could not store a new verification: ${result.reason}`);
+  }
+
   async function load(applicationId: string, id: string): Promise<Verification> {
     const v = await deps.store.verifications.byId(applicationId, id);
     if (v === undefined) throw new OutbandError('verification_not_found', `no verification ${id}`);
@@ -268,7 +348,9 @@ export function createVerificationService(
       const now = deps.clock.now();
       const decision = decide(before, input, now);
       if (decision.next === null) return { decision, before };
+      const answered = input.type === 'check' || input.type === 'respond' ? await answerWrites(before, input, decision, now) : [];
       const writes: Write[] = [
+          ...answered,
           { kind: 'verification.update', verification: decision.next, expectedVersion: before.version },
           // A final verification sends nothing more: later workflow steps and unsent messages are dropped.
           ...(decision.next.status !== 'pending' ? [{ kind: 'delivery.cancelQueued' as const, verificationId: id, now }] : []),
@@ -285,6 +367,17 @@ export function createVerificationService(
       }
     }
     throw new OutbandError('concurrent_update', 'the verification kept changing while this request was applied; try again');
+  }
+
+  /**
+   * What an answer adds besides the decision: the usage counters' move from unused to used at
+   * the first answer, and the fraud controls' failure and success counts.
+   */
+  async function answerWrites(before: Verification, input: Input, decision: Decision, now: number): Promise<Write[]> {
+    const app = await deps.store.applications.byId(before.applicationId);
+    if (app === undefined) return [];
+    const firstAnswer = before.attempts === 0 && before.push?.answeredBy == null;
+    return [...(firstAnswer ? usage.answerWrites(before) : []), ...(await fraud.answerWrites(app, before, input, decision, now))];
   }
 
   /**
@@ -465,6 +558,14 @@ export function createVerificationService(
     if (targets.length === 0 && !bypass) throw new OutbandError('no_push_device', 'the user has no paired push authenticator; enrol one with POST /v1/users/{id}/devices');
     const locale = parseLocale(input.locale ?? user.locale ?? app.settings.defaultLocale);
     const purpose = input.purpose ?? 'authentication';
+    const admission: Admission = { app, actor: `client:${principal.clientId}`, channel: 'push', purpose, userId: user.id, recipient: targets.map((d) => d.name).join(', '), locale, country: null, pairing: false };
+    let marks: Write[] = [];
+    if (!bypass) {
+      // Locked devices are left out; with none left, the push is refused.
+      const screened = await screen(admission, { channel: 'push', recipient: null, userId: user.id, authenticators: targets.map((d) => d.id) }, now);
+      marks = screened.marks;
+      targets = targets.filter((d) => screened.usable.includes(d.id));
+    }
     const ttlSeconds = input.ttl_seconds ?? PUSH_TTL_SECONDS;
     const matching = input.matching ?? 'none';
     // The notice through third-party push services: the purpose's generic wording, no details.
@@ -501,7 +602,7 @@ export function createVerificationService(
         locale,
         ttlSeconds,
         codeLength: MATCH_CODE_LENGTH,
-        maxAttempts: app.settings.maxAttempts,
+        maxAttempts: input.max_attempts ?? app.settings.maxAttempts,
         deviceId: input.device_id ?? null,
         push: details,
         bypass,
@@ -538,9 +639,14 @@ export function createVerificationService(
         writes.push({ kind: 'wake', subjectId: device.id });
       }
     }
+    writes.push(...marks);
     writes.push(...verificationEventWrites(events, { applicationId: app.id, verificationId: verification.id, actor: `client:${principal.clientId}`, now, random: deps.random }));
-    const result = await deps.store.commit({ writes });
-    if (!result.ok) throw new Error(`could not store a new verification: ${result.reason}`);
+    if (bypass) {
+      const result = await deps.store.commit({ writes });
+      if (!result.ok) throw new Error(`could not store a new verification: ${result.reason}`);
+    } else {
+      await commitStart(admission, writes, now);
+    }
     deps.metrics.verificationsStarted.inc({ channel: 'push' });
     options.wakeDelivery();
     return { view: toView(verification, now), push: bypass ? {} : extras };
@@ -549,9 +655,11 @@ export function createVerificationService(
   return {
     async start(
       principal: Principal,
-      input: StartInput,
+      request: StartRequest,
     ): Promise<{ view: VerificationView; code?: string; missedCall?: { digits: number; caller_prefix: string; entropy_bits: number }; push?: PushStartExtras }> {
       const app = await loadApplication(principal);
+      requireEnabled(app);
+      const input: StartInput = options.policies ? await options.policies.resolveStart(app, request) : (request as StartInput);
       const provider = app.settings.providers[input.channel];
       if (provider === undefined) throw new OutbandError('channel_not_enabled', `the ${input.channel} channel is not enabled for this application`);
       if (input.return_code === true && !principal.scopes.has('verifications:code')) {
@@ -583,18 +691,23 @@ export function createVerificationService(
       const locale = parseLocale(input.locale ?? userLocale ?? app.settings.defaultLocale);
       const ttlSeconds = input.ttl_seconds ?? app.settings.ttlSeconds;
       const now = deps.clock.now();
+      const purpose = input.purpose ?? (input.channel === 'missed_call' ? 'confirm_contact' : 'authentication');
+      const admission: Admission = { app, actor: `client:${principal.clientId}`, channel: input.channel, purpose, userId: input.user_id ?? null, recipient, locale, country: null, pairing: false };
+      // Under a bypass nothing is sent and nothing is counted: the relying party decides.
+      const screened = bypass ? { marks: [], country: null } : await screen(admission, { channel: input.channel, recipient, userId: input.user_id ?? null, authenticators: [recipient] }, now);
       const missed = input.channel === 'missed_call' ? await drawMissedCall(recipient, input, now) : null;
       const { verification, code, events } = createVerification(
         {
           applicationId: app.id,
           userId: input.user_id ?? null,
           channel: input.channel,
-          purpose: input.purpose ?? (missed === null ? 'authentication' : 'confirm_contact'),
+          purpose,
           recipient,
           locale,
           ttlSeconds,
+          country: screened.country,
           codeLength: missed?.codeLength ?? input.code_length ?? app.settings.codeLength,
-          maxAttempts: app.settings.maxAttempts,
+          maxAttempts: input.max_attempts ?? app.settings.maxAttempts,
           twoWay: input.two_way ?? false,
           bypass,
           ...(missed === null ? {} : { code: missed.code, callerHmac: missed.callerHmac }),
@@ -614,14 +727,18 @@ export function createVerificationService(
         if (error instanceof OutbandError) throw error;
         throw new OutbandError('invalid_template', `the application's template cannot be rendered for this request: ${(error as Error).message}`, { problems: [] });
       }
-      const result = await deps.store.commit({
-        writes: [
-          { kind: 'verification.insert', verification },
-          ...messages,
-          ...verificationEventWrites(events, { applicationId: app.id, verificationId: verification.id, actor: `client:${principal.clientId}`, now, random: deps.random }),
-        ],
-      });
-      if (!result.ok) throw new Error(`could not store a new verification: ${result.reason}`);
+      const writes: Write[] = [
+        { kind: 'verification.insert', verification },
+        ...messages,
+        ...screened.marks,
+        ...verificationEventWrites(events, { applicationId: app.id, verificationId: verification.id, actor: `client:${principal.clientId}`, now, random: deps.random }),
+      ];
+      if (bypass) {
+        const result = await deps.store.commit({ writes });
+        if (!result.ok) throw new Error(`could not store a new verification: ${result.reason}`);
+      } else {
+        await commitStart({ ...admission, country: screened.country }, writes, now);
+      }
       deps.metrics.verificationsStarted.inc({ channel: input.channel });
       options.wakeDelivery();
       const view = toView(verification, now);
@@ -792,15 +909,15 @@ export function createVerificationService(
         deps.keys.codeKey,
       );
       const [step] = await withTemplates(app, verification, [{ channel: pairing.channel, recipient: pairing.address, provider, index: 0, sendAt: now }], undefined);
-      const result = await deps.store.commit({
-        writes: [
-          ...writes(verification),
-          { kind: 'verification.insert', verification },
-          messageWrite(app, verification, pairing.code, now, step!),
-          ...verificationEventWrites(events, { applicationId: app.id, verificationId: verification.id, actor: pairing.actor, now, random: deps.random }),
-        ],
-      });
-      if (!result.ok) throw new OutbandError('concurrent_update', "the user's devices changed while the pairing started; try again");
+      const admission: Admission = { app, actor: pairing.actor, channel: pairing.channel, purpose: 'pairing', userId: user.id, recipient: pairing.address, locale: verification.locale, country: null, pairing: true };
+      const screened = await screen(admission, { channel: pairing.channel, recipient: pairing.address, userId: user.id, authenticators: [] }, now);
+      await commitStart({ ...admission, country: screened.country }, [
+        ...writes(verification),
+        { kind: 'verification.insert', verification: { ...verification, country: screened.country } },
+        messageWrite(app, verification, pairing.code, now, step!),
+        ...screened.marks,
+        ...verificationEventWrites(events, { applicationId: app.id, verificationId: verification.id, actor: pairing.actor, now, random: deps.random }),
+      ], now);
       deps.metrics.verificationsStarted.inc({ channel: pairing.channel });
       options.wakeDelivery();
       return toView(verification, now);
@@ -838,6 +955,7 @@ export function createVerificationService(
      */
     async resend(principal: Principal, id: string, input: { channel?: Channel }): Promise<VerificationView> {
       const app = await loadApplication(principal);
+      requireEnabled(app);
       const current = await load(app.id, id);
       const channel = input.channel ?? current.channel;
       const provider = app.settings.providers[channel];

@@ -1,12 +1,13 @@
 import { sql, type Kysely } from 'kysely';
 import type { Dialect } from './database.ts';
 import type { Tables } from './schema.ts';
-import { applyWrites, ConflictError, isUniqueViolation, type CommitResult, type UnitOfWork } from './unit-of-work.ts';
+import { applyWrites, ConflictError, isUniqueViolation, LimitError, type CommitResult, type UnitOfWork } from './unit-of-work.ts';
 
 export type Committer = (unit: UnitOfWork) => Promise<CommitResult>;
 
 function classify(error: unknown): CommitResult {
   if (error instanceof ConflictError) return { ok: false, reason: 'conflict' };
+  if (error instanceof LimitError) return { ok: false, reason: 'limit', limit: error.limit };
   if (isUniqueViolation(error)) return { ok: false, reason: 'duplicate' };
   throw error;
 }

@@ -10,9 +10,30 @@ import type { Tables } from './schema.ts';
 // Row ↔ domain mapping, in one place. Values written by this code are trusted on the way back.
 
 export function toApplication(row: Selectable<Tables['applications']>): Application {
-  // Settings saved before a field existed take its default.
+  // Settings saved before a field existed take its default, at any depth (a new fraud setting too).
   const saved = JSON.parse(row.settings) as Partial<ApplicationSettings>;
-  return { id: row.id, name: row.name, plan: row.plan as Plan, settings: { ...defaultSettings(), ...saved }, createdAt: row.created_at };
+  const settings = mergeDefaults(defaultSettings() as unknown as Record<string, unknown>, saved) as unknown as ApplicationSettings;
+  return { id: row.id, name: row.name, plan: row.plan as Plan, settings, createdAt: row.created_at, version: row.version ?? 0 };
+}
+
+/**
+ * Saved values over defaults, recursing into nested plain objects that hold defaults of their
+ * own (fraud, push). Maps keyed by channel (providers, usage limits, caps, countries) are taken
+ * as saved: a channel absent there means "off" or "none", not "default".
+ */
+function mergeDefaults(defaults: Record<string, unknown>, saved: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...defaults };
+  for (const [key, value] of Object.entries(saved)) {
+    const base = defaults[key];
+    out[key] = isPlainObject(base) && isPlainObject(value) && !CHANNEL_MAPS.has(key) ? mergeDefaults(base, value) : value;
+  }
+  return out;
+}
+
+const CHANNEL_MAPS = new Set(['providers', 'usageLimits', 'dailyCaps', 'allowedCountries']);
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 export function toUser(row: Selectable<Tables['users']>): User {
@@ -52,6 +73,8 @@ export function fromUser(u: User): Selectable<Tables['users']> {
 interface VerificationDetails {
   push?: PushDetails;
   bypass?: true;
+  blocked?: string[];
+  country?: string;
 }
 
 export function toVerification(row: Selectable<Tables['verifications']>): Verification {
@@ -80,8 +103,20 @@ export function toVerification(row: Selectable<Tables['verifications']>): Verifi
     deviceId: row.device_id,
     push: details.push ?? null,
     bypass: details.bypass === true,
+    blockedReasons: details.blocked ?? null,
+    country: details.country ?? null,
     version: row.version,
   };
+}
+
+function verificationDetails(v: Verification): string | null {
+  const details: VerificationDetails = {
+    ...(v.push === null ? {} : { push: v.push }),
+    ...(v.bypass ? { bypass: true } : {}),
+    ...(v.blockedReasons === null ? {} : { blocked: v.blockedReasons }),
+    ...(v.country === null ? {} : { country: v.country }),
+  };
+  return Object.keys(details).length === 0 ? null : JSON.stringify(details);
 }
 
 export function fromVerification(v: Verification): Selectable<Tables['verifications']> {
@@ -108,7 +143,7 @@ export function fromVerification(v: Verification): Selectable<Tables['verificati
     caller_hmac: v.callerHmac,
     version: v.version,
     device_id: v.deviceId,
-    details: v.push === null && !v.bypass ? null : JSON.stringify({ ...(v.push === null ? {} : { push: v.push }), ...(v.bypass ? { bypass: true } : {}) } satisfies VerificationDetails),
+    details: verificationDetails(v),
   };
 }
 
@@ -169,6 +204,8 @@ export function toEvent(row: Selectable<Tables['events']>): StoredEvent {
     actor: row.actor,
     data: JSON.parse(row.data) as Record<string, unknown>,
     createdAt: row.created_at,
+    appSeq: row.app_seq,
+    userId: row.user_id,
   };
 }
 

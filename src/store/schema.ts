@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { WebhookAttemptsTable, WebhookEndpointTypesTable, WebhookEndpointsTable, WebhookMessagesTable } from './webhook-schema.ts';
 
 // Times are epoch milliseconds in BIGINT columns on both databases: one representation,
 // exact comparisons in SQL, and no time-zone conversion anywhere between.
@@ -10,6 +11,18 @@ export interface ApplicationsTable {
   /** JSON of ApplicationSettings */
   settings: string;
   created_at: number;
+  /** Bumped by every settings change (optimistic guard); 0 when created. */
+  version: Generated<number>;
+}
+
+/** An application's named verification policy. */
+export interface PoliciesTable {
+  application_id: string;
+  name: string;
+  /** JSON of the policy body, as the API takes it */
+  body: string;
+  created_at: number;
+  updated_at: number;
 }
 
 export interface ApiClientsTable {
@@ -174,6 +187,55 @@ export interface EventsTable {
   /** JSON */
   data: string;
   created_at: number;
+  /** Per application, gap-free, in commit order (migration 004); the event log's cursor. */
+  app_seq: number;
+  /** The user the event is about, when there is one. */
+  user_id: string | null;
+}
+
+/** The last `app_seq` given out per application; its row lock orders the numbers by commit. */
+export interface ApplicationSequencesTable {
+  application_id: string;
+  last: number;
+}
+
+/** Verifications per application, subject, channel and UTC day (issue [4]). */
+export interface UsageCountersTable {
+  application_id: string;
+  /** `user:<id>`, `to:<recipient>` or `application` */
+  subject: string;
+  /** a channel, `*` for all of them, or `pairing` */
+  channel: string;
+  /** YYYY-MM-DD (UTC), or `all` for a counter that never resets */
+  day: string;
+  used: number;
+  unused: number;
+}
+
+/** One occurrence counted in a sliding window under a key (`send:+31…`, `prefix:+31612345`, …). */
+export interface FraudMarksTable {
+  application_id: string;
+  key: string;
+  at: number;
+}
+
+/** A key refused until a time: a recipient cooling off, a country blocked. */
+export interface FraudBlocksTable {
+  application_id: string;
+  key: string;
+  until: number;
+  reason: string;
+  created_at: number;
+}
+
+/** Consecutive failed answers of one authenticator across verifications (NIST 63B-4 §3.2.2). */
+export interface AuthenticatorFailuresTable {
+  application_id: string;
+  /** a phone number, an e-mail address or a device id */
+  authenticator: string;
+  consecutive: number;
+  locked_at: number | null;
+  updated_at: number;
 }
 
 export interface MetaTable {
@@ -196,10 +258,20 @@ export interface Tables {
   deliveries: DeliveriesTable;
   outbox_messages: OutboxMessagesTable;
   events: EventsTable;
+  application_sequences: ApplicationSequencesTable;
   meta: MetaTable;
   inbound_messages: InboundMessagesTable;
   templates: TemplatesTable;
   devices: DevicesTable;
+  policies: PoliciesTable;
   device_nonces: DeviceNoncesTable;
   schema_migrations: SchemaMigrationsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_endpoint_types: WebhookEndpointTypesTable;
+  webhook_messages: WebhookMessagesTable;
+  webhook_attempts: WebhookAttemptsTable;
+  usage_counters: UsageCountersTable;
+  fraud_marks: FraudMarksTable;
+  fraud_blocks: FraudBlocksTable;
+  authenticator_failures: AuthenticatorFailuresTable;
 }

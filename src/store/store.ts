@@ -7,12 +7,13 @@ import type { Verification } from '../domain/verification/verification.ts';
 import type { Device } from '../domain/device/device.ts';
 import { groupCommit, transactionPerUnit, type Committer } from './commit.ts';
 import type { Database } from './database.ts';
+import { createEventLog } from './event-log.ts';
 import { migrate } from './migrations/index.ts';
 import { toApplication, toDelivery, toDevice, toEvent, toUser, toVerification } from './rows.ts';
 import type { ApiClientsTable, SigningKeysTable } from './schema.ts';
-import { eventsOf, wokenBy, type CommitResult, type OutboxMessage, type StoredTemplate, type UnitOfWork } from './unit-of-work.ts';
+import { eventsOf, wokenBy, type CommitResult, type OutboxMessage, type StoredPolicy, type StoredTemplate, type UnitOfWork } from './unit-of-work.ts';
 
-export type { CommitResult, OutboxMessage, StoredTemplate, UnitOfWork, Write } from './unit-of-work.ts';
+export type { CommitResult, OutboxMessage, StoredPolicy, StoredTemplate, UnitOfWork, Write } from './unit-of-work.ts';
 
 export interface ApiClient {
   id: string;
@@ -31,6 +32,21 @@ export interface SigningKey {
   publicJwk: string;
   createdAt: number;
   rotatedAt: number | null;
+}
+
+export interface UsageCounter {
+  subject: string;
+  channel: string;
+  day: string;
+  used: number;
+  unused: number;
+}
+
+export interface AuthenticatorFailures {
+  authenticator: string;
+  consecutive: number;
+  lockedAt: number | null;
+  updatedAt: number;
 }
 
 export type UserLookup = { email: string } | { phone: string } | { externalId: string };
@@ -78,7 +94,7 @@ export function createStore(database: Database) {
           .insertInto('applications')
           .values({ id: app.id, name: app.name, plan: app.plan, settings: JSON.stringify(app.settings), created_at: app.createdAt })
           .execute();
-        return { ...app };
+        return { ...app, version: 0 };
       },
       async byId(id: string): Promise<Application | undefined> {
         const row = await db.selectFrom('applications').selectAll().where('id', '=', id).executeTakeFirst();
@@ -280,6 +296,19 @@ export function createStore(database: Database) {
           .execute();
         return rows.map(toDevice);
       },
+      /** Some devices of one kind in an application, oldest first: what disabling a channel unpairs. */
+      async ofKind(applicationId: string, kind: string, limit: number): Promise<Device[]> {
+        const rows = await db
+          .selectFrom('devices')
+          .selectAll()
+          .where('application_id', '=', applicationId)
+          .where('kind', '=', kind)
+          .orderBy('created_at')
+          .orderBy('id')
+          .limit(limit)
+          .execute();
+        return rows.map(toDevice);
+      },
       /** The pending push enrolment an activation token belongs to, by the token's HMAC. */
       async byActivationHmac(hmac: string): Promise<Device | undefined> {
         const row = await db.selectFrom('devices').selectAll().where('activation_hmac', '=', hmac).executeTakeFirst();
@@ -377,6 +406,9 @@ export function createStore(database: Database) {
       },
     },
 
+    /** The event log by application number, and the audit's filtered reads. */
+    eventLog: createEventLog(db),
+
     events: {
       async forSubject(subjectId: string): Promise<StoredEvent[]> {
         return (await db.selectFrom('events').selectAll().where('subject_id', '=', subjectId).orderBy('seq').execute()).map(toEvent);
@@ -411,6 +443,97 @@ export function createStore(database: Database) {
           html: r.html,
           updatedAt: r.updated_at,
         }));
+      },
+    },
+
+    policies: {
+      /** An application's own policies, by name. */
+      async list(applicationId: string): Promise<StoredPolicy[]> {
+        const rows = await db.selectFrom('policies').selectAll().where('application_id', '=', applicationId).orderBy('name').execute();
+        return rows.map((r) => ({ applicationId: r.application_id, name: r.name, body: JSON.parse(r.body) as Record<string, unknown>, createdAt: r.created_at, updatedAt: r.updated_at }));
+      },
+      async byName(applicationId: string, name: string): Promise<StoredPolicy | undefined> {
+        const r = await db.selectFrom('policies').selectAll().where('application_id', '=', applicationId).where('name', '=', name).executeTakeFirst();
+        return r && { applicationId: r.application_id, name: r.name, body: JSON.parse(r.body) as Record<string, unknown>, createdAt: r.created_at, updatedAt: r.updated_at };
+      },
+    },
+
+    usage: {
+      /** A subject's counters of one day (and the `all`-time ones of the application). */
+      async counters(applicationId: string, subjects: string[], day: string): Promise<UsageCounter[]> {
+        if (subjects.length === 0) return [];
+        const rows = await db
+          .selectFrom('usage_counters')
+          .selectAll()
+          .where('application_id', '=', applicationId)
+          .where('subject', 'in', subjects)
+          .where('day', 'in', [day, 'all'])
+          .orderBy('subject')
+          .orderBy('channel')
+          .execute();
+        return rows.map((r) => ({ subject: r.subject, channel: r.channel, day: r.day, used: Number(r.used), unused: Number(r.unused) }));
+      },
+    },
+
+    fraud: {
+      /** Occurrences under each key since its time, and the oldest of them (when a window frees up). */
+      async counts(applicationId: string, windows: Array<{ key: string; since: number }>): Promise<Map<string, { count: number; oldest: number | null }>> {
+        const out = new Map<string, { count: number; oldest: number | null }>();
+        await Promise.all(
+          windows.map(async ({ key, since }) => {
+            const row = await db
+              .selectFrom('fraud_marks')
+              .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min('at').as('oldest')])
+              .where('application_id', '=', applicationId)
+              .where('key', '=', key)
+              .where('at', '>', since)
+              .executeTakeFirst();
+            out.set(key, { count: Number(row?.n ?? 0), oldest: row?.oldest == null ? null : Number(row.oldest) });
+          }),
+        );
+        return out;
+      },
+      /** The blocks among `keys` still in force at `now`. */
+      async blocks(applicationId: string, keys: string[], now: number): Promise<Array<{ key: string; until: number; reason: string }>> {
+        if (keys.length === 0) return [];
+        const rows = await db
+          .selectFrom('fraud_blocks')
+          .select(['key', 'until', 'reason'])
+          .where('application_id', '=', applicationId)
+          .where('key', 'in', keys)
+          .where('until', '>', now)
+          .execute();
+        return rows.map((r) => ({ key: r.key, until: Number(r.until), reason: r.reason }));
+      },
+      /** Forgets marks older than `before` and blocks over by then: the sweeper's housekeeping. */
+      async purge(before: number): Promise<number> {
+        const marks = await db.deleteFrom('fraud_marks').where('at', '<', before).executeTakeFirst();
+        const blocks = await db.deleteFrom('fraud_blocks').where('until', '<', before).executeTakeFirst();
+        return Number(marks.numDeletedRows) + Number(blocks.numDeletedRows);
+      },
+    },
+
+    authenticators: {
+      async failures(applicationId: string, authenticator: string): Promise<AuthenticatorFailures | undefined> {
+        const row = await db
+          .selectFrom('authenticator_failures')
+          .selectAll()
+          .where('application_id', '=', applicationId)
+          .where('authenticator', '=', authenticator)
+          .executeTakeFirst();
+        return row && { authenticator: row.authenticator, consecutive: Number(row.consecutive), lockedAt: row.locked_at === null ? null : Number(row.locked_at), updatedAt: Number(row.updated_at) };
+      },
+      /** The locked ones among `authenticators`. */
+      async locked(applicationId: string, authenticators: string[]): Promise<string[]> {
+        if (authenticators.length === 0) return [];
+        const rows = await db
+          .selectFrom('authenticator_failures')
+          .select('authenticator')
+          .where('application_id', '=', applicationId)
+          .where('authenticator', 'in', authenticators)
+          .where('locked_at', 'is not', null)
+          .execute();
+        return rows.map((r) => r.authenticator);
       },
     },
 

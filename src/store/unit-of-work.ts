@@ -1,11 +1,14 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Application } from '../domain/application.ts';
 import type { Delivery, DeliveryStatus } from '../domain/delivery.ts';
 import type { Device } from '../domain/device/device.ts';
 import type { DomainEvent } from '../domain/event.ts';
 import type { User } from '../domain/user.ts';
 import type { Verification } from '../domain/verification/verification.ts';
 import type { Dialect } from './database.ts';
+import { numberEvents, userIdFor } from './event-sequence.ts';
 import { fromDelivery, fromDevice, fromUser, fromVerification } from './rows.ts';
+import { applyWebhookWrite, fanOutWebhooks, type WebhookWrite } from './webhooks.ts';
 import type { Tables } from './schema.ts';
 
 export interface StoredTemplate {
@@ -17,6 +20,15 @@ export interface StoredTemplate {
   title: string | null;
   text: string;
   html: string | null;
+  updatedAt: number;
+}
+
+export interface StoredPolicy {
+  applicationId: string;
+  name: string;
+  /** The policy as the API takes it (snake_case), validated before it is stored. */
+  body: Record<string, unknown>;
+  createdAt: number;
   updatedAt: number;
 }
 
@@ -61,8 +73,50 @@ export type Write =
   /** An application's own template for a channel, purpose and locale: created or replaced. */
   | { kind: 'template.put'; template: StoredTemplate }
   | { kind: 'template.delete'; applicationId: string; channel: string; purpose: string; locale: string }
+  /** An application's plan and settings, guarded by its version (two settings changes never both win). */
+  | { kind: 'application.update'; application: Application; expectedVersion: number }
+  /** A named policy of an application: created or replaced. */
+  | { kind: 'policy.put'; policy: StoredPolicy }
+  | { kind: 'policy.delete'; applicationId: string; name: string }
   /** A provider's inbound message, once: a second insert of the same id is a `duplicate`. */
-  | { kind: 'inbound.insert'; provider: string; providerMessageId: string; verificationId: string | null; receivedAt: number };
+  | { kind: 'inbound.insert'; provider: string; providerMessageId: string; verificationId: string | null; receivedAt: number }
+  /** Signed webhooks: endpoints, and the dispatcher's records of its attempts (src/store/webhooks.ts). */
+  | { kind: 'webhook'; write: WebhookWrite }
+  /**
+   * Counts a new verification as unused on a usage counter, only while the counter is under
+   * its limits: checked and incremented in one statement, so concurrent starts never pass a
+   * limit together. Over a limit, the whole unit fails with reason `limit`.
+   */
+  | { kind: 'usage.reserve'; counter: UsageCounterKey; max: UsageMax; limit: string }
+  /** A verification's first answer: moves it from unused to used on a counter (if counted there). */
+  | { kind: 'usage.answer'; counter: UsageCounterKey }
+  /** One occurrence under a fraud key, counted in sliding windows. */
+  | { kind: 'fraud.mark'; applicationId: string; key: string; at: number }
+  /** Forgets a key's occurrences (a push approved clears the user's unanswered pushes). */
+  | { kind: 'fraud.clear'; applicationId: string; key: string }
+  /** Refuses a key until a time (the later of an existing block and this one holds). */
+  | { kind: 'fraud.block'; applicationId: string; key: string; until: number; reason: string; now: number }
+  /** A failed answer of an authenticator: its consecutive count grows and, at `cap`, it is locked. */
+  | { kind: 'authenticator.failure'; applicationId: string; authenticator: string; cap: number; now: number }
+  /** A successful answer clears the count of an authenticator that is not locked. */
+  | { kind: 'authenticator.success'; applicationId: string; authenticator: string }
+  /** An admin re-binds a locked authenticator: its count and lock are gone. */
+  | { kind: 'authenticator.unlock'; applicationId: string; authenticator: string };
+
+/** One usage counter: an application's subject (`user:<id>`, `to:<recipient>`, `application`), channel and day. */
+export interface UsageCounterKey {
+  applicationId: string;
+  subject: string;
+  channel: string;
+  day: string;
+}
+
+/** What a counter may hold before a reservation: unused below `unused`, used below `used`, both together below `total`. */
+export interface UsageMax {
+  used?: number;
+  unused?: number;
+  total?: number;
+}
 
 /** Writes that commit together or not at all: the domain's decision plus what must follow it. */
 export interface UnitOfWork {
@@ -74,7 +128,9 @@ export type CommitResult =
   /** A guarded row had changed: re-read, decide again. */
   | { ok: false; reason: 'conflict' }
   /** A unique key was taken. */
-  | { ok: false; reason: 'duplicate' };
+  | { ok: false; reason: 'duplicate' }
+  /** A usage counter was at its limit (named by the reservation). */
+  | { ok: false; reason: 'limit'; limit: string };
 
 export class ConflictError extends Error {
   constructor(what: string) {
@@ -82,10 +138,21 @@ export class ConflictError extends Error {
   }
 }
 
+/** A usage reservation found its counter at a limit. */
+export class LimitError extends Error {
+  readonly limit: string;
+  constructor(limit: string) {
+    super(`usage limit ${limit} reached`);
+    this.limit = limit;
+  }
+}
+
 export const NOTIFY_CHANNEL = 'outband_events';
 
 /** Applies a unit's writes in order inside an open transaction; throws ConflictError on a stale guard. */
 export async function applyWrites(trx: Transaction<Tables> | Kysely<Tables>, unit: UnitOfWork, dialect: Dialect): Promise<void> {
+  // First, before any guarded row: the per-application event numbers (their lock order, ADR 0011).
+  const appSeqs = await numberEvents(trx, unit);
   for (const write of unit.writes) {
     switch (write.kind) {
       case 'verification.insert':
@@ -231,11 +298,126 @@ export async function applyWrites(trx: Transaction<Tables> | Kysely<Tables>, uni
         if (result.numDeletedRows !== 1n) throw new ConflictError(`template ${write.channel}/${write.purpose}/${write.locale}`);
         break;
       }
+      case 'application.update': {
+        const a = write.application;
+        const result = await trx
+          .updateTable('applications')
+          .set({ plan: a.plan, settings: JSON.stringify(a.settings), version: write.expectedVersion + 1 })
+          .where('id', '=', a.id)
+          .where('version', '=', write.expectedVersion)
+          .executeTakeFirst();
+        if (result.numUpdatedRows !== 1n) throw new ConflictError(`application ${a.id}`);
+        break;
+      }
+      case 'policy.put': {
+        const p = write.policy;
+        await trx
+          .insertInto('policies')
+          .values({ application_id: p.applicationId, name: p.name, body: JSON.stringify(p.body), created_at: p.createdAt, updated_at: p.updatedAt })
+          .onConflict((oc) => oc.columns(['application_id', 'name']).doUpdateSet({ body: JSON.stringify(p.body), updated_at: p.updatedAt }))
+          .execute();
+        break;
+      }
+      case 'policy.delete': {
+        const result = await trx.deleteFrom('policies').where('application_id', '=', write.applicationId).where('name', '=', write.name).executeTakeFirst();
+        if (result.numDeletedRows !== 1n) throw new ConflictError(`policy ${write.name}`);
+        break;
+      }
+      case 'webhook':
+        await applyWebhookWrite(trx, write.write);
+        break;
       case 'inbound.insert':
         await trx
           .insertInto('inbound_messages')
           .values({ provider: write.provider, provider_message_id: write.providerMessageId, verification_id: write.verificationId, received_at: write.receivedAt })
           .execute();
+        break;
+      case 'usage.reserve': {
+        const c = write.counter;
+        const result = await trx
+          .insertInto('usage_counters')
+          .values({ application_id: c.applicationId, subject: c.subject, channel: c.channel, day: c.day, used: 0, unused: 1 })
+          .onConflict((oc) =>
+            oc
+              .columns(['application_id', 'subject', 'channel', 'day'])
+              .doUpdateSet((eb) => ({ unused: eb('usage_counters.unused', '+', 1) }))
+              .where((eb) => {
+                const guards = [];
+                if (write.max.unused !== undefined) guards.push(eb('usage_counters.unused', '<', write.max.unused));
+                if (write.max.used !== undefined) guards.push(eb('usage_counters.used', '<', write.max.used));
+                if (write.max.total !== undefined) guards.push(eb(eb('usage_counters.used', '+', eb.ref('usage_counters.unused')), '<', write.max.total));
+                return eb.and(guards);
+              }),
+          )
+          .executeTakeFirst();
+        if ((result.numInsertedOrUpdatedRows ?? 0n) !== 1n) throw new LimitError(write.limit);
+        break;
+      }
+      case 'usage.answer': {
+        const c = write.counter;
+        await trx
+          .updateTable('usage_counters')
+          .set((eb) => ({ unused: eb('unused', '-', 1), used: eb('used', '+', 1) }))
+          .where('application_id', '=', c.applicationId)
+          .where('subject', '=', c.subject)
+          .where('channel', '=', c.channel)
+          .where('day', '=', c.day)
+          .where('unused', '>', 0)
+          .execute();
+        break;
+      }
+      case 'fraud.mark':
+        await trx.insertInto('fraud_marks').values({ application_id: write.applicationId, key: write.key, at: write.at }).execute();
+        break;
+      case 'fraud.clear':
+        await trx.deleteFrom('fraud_marks').where('application_id', '=', write.applicationId).where('key', '=', write.key).execute();
+        break;
+      case 'fraud.block':
+        await trx
+          .insertInto('fraud_blocks')
+          .values({ application_id: write.applicationId, key: write.key, until: write.until, reason: write.reason, created_at: write.now })
+          .onConflict((oc) =>
+            oc.columns(['application_id', 'key']).doUpdateSet({ until: write.until, reason: write.reason, created_at: write.now }).where('fraud_blocks.until', '<', write.until),
+          )
+          .execute();
+        break;
+      case 'authenticator.failure':
+        await trx
+          .insertInto('authenticator_failures')
+          .values({
+            application_id: write.applicationId,
+            authenticator: write.authenticator,
+            consecutive: 1,
+            locked_at: write.cap <= 1 ? write.now : null,
+            updated_at: write.now,
+          })
+          .onConflict((oc) =>
+            oc.columns(['application_id', 'authenticator']).doUpdateSet((eb) => ({
+              consecutive: eb('authenticator_failures.consecutive', '+', 1),
+              locked_at: eb
+                .case()
+                .when('authenticator_failures.locked_at', 'is not', null)
+                .then(eb.ref('authenticator_failures.locked_at'))
+                .when(eb('authenticator_failures.consecutive', '+', 1), '>=', write.cap)
+                .then(write.now)
+                .else(null)
+                .end(),
+              updated_at: write.now,
+            })),
+          )
+          .execute();
+        break;
+      case 'authenticator.success':
+        await trx
+          .updateTable('authenticator_failures')
+          .set({ consecutive: 0 })
+          .where('application_id', '=', write.applicationId)
+          .where('authenticator', '=', write.authenticator)
+          .where('locked_at', 'is', null)
+          .execute();
+        break;
+      case 'authenticator.unlock':
+        await trx.deleteFrom('authenticator_failures').where('application_id', '=', write.applicationId).where('authenticator', '=', write.authenticator).execute();
         break;
       case 'event.append': {
         const e = write.event;
@@ -250,8 +432,11 @@ export async function applyWrites(trx: Transaction<Tables> | Kysely<Tables>, uni
             actor: e.actor,
             data: JSON.stringify(e.data),
             created_at: e.createdAt,
+            app_seq: appSeqs.get(e.id)!,
+            user_id: await userIdFor(trx, e),
           })
           .execute();
+        await fanOutWebhooks(trx, e, appSeqs.get(e.id)!);
         if (dialect === 'postgres') {
           // Delivered to every node's listener at COMMIT, and never if the unit rolls back.
           const payload = JSON.stringify({ application_id: e.applicationId, subject_id: e.subjectId, type: e.type });
@@ -280,8 +465,11 @@ export function eventsOf(unit: UnitOfWork): DomainEvent[] {
 export function wokenBy(unit: UnitOfWork): Set<string> {
   const ids = new Set<string>();
   for (const w of unit.writes) {
-    if (w.kind === 'event.append') ids.add(w.event.subjectId);
-    else if (w.kind === 'wake') ids.add(w.subjectId);
+    if (w.kind === 'event.append') {
+      ids.add(w.event.subjectId);
+      // The application too: its event-log streams wake on any of its events.
+      ids.add(w.event.applicationId);
+    } else if (w.kind === 'wake') ids.add(w.subjectId);
   }
   return ids;
 }

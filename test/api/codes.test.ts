@@ -1,12 +1,13 @@
 // Threat: predictable or biased codes make guessing cheaper than the attempt limit assumes.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startTestServer } from '../helpers/server.ts';
+import { startTestServer, unlimited } from '../helpers/server.ts';
 
 test('SEC-01 10,000 SMS verifications: every code has ≥6 digits, digits are uniform per position, collisions as chance predicts', async (t) => {
   const server = await startTestServer({ env: { OUTBAND_WORKERS: 'false', LOG_LEVEL: 'warn' } });
   t.after(() => server.close());
-  const tenant = await server.tenant();
+  // Ten thousand codes to one number: far past every usage limit and fraud window, on purpose.
+  const tenant = await server.tenant({ plan: 'licensed', settings: unlimited() });
   const principal = await server.runtime.tokens.verify(tenant.token);
 
   const codes: string[] = [];

@@ -171,7 +171,7 @@ function storeContract(dialect: 'sqlite' | 'postgres'): void {
         assert.deepEqual(await store.deliveries.byVerification(verification.id), [delivery]);
         assert.deepEqual(await store.outbox.list(app.id, { limit: 10 }), [message]);
         const events = await store.events.forSubject(verification.id);
-        assert.deepEqual(events.map(({ seq: _seq, ...e }) => e), [event]);
+        assert.deepEqual(events.map(({ seq: _seq, appSeq: _appSeq, userId: _userId, ...e }) => e), [event]);
       });
 
       test('a guarded update applies when the version is the one it was decided on', async (t) => {
@@ -393,8 +393,11 @@ function storeContract(dialect: 'sqlite' | 'postgres'): void {
         await store.commit({ writes: [append(event)] });
         const [stored] = await store.events.forSubject('vrf_a');
         assert.ok(stored !== undefined && stored.seq > 0);
-        const { seq: _seq, ...rest } = stored;
+        const { seq: _seq, appSeq, userId, ...rest } = stored;
         assert.deepEqual(rest, event);
+        // The application's first event; a verification event without data.user_id is about no user.
+        assert.equal(appSeq, 1);
+        assert.equal(userId, null);
       });
     });
 

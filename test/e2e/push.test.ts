@@ -132,7 +132,7 @@ for (const dialect of dialects()) {
       await p.client.respond(second.id, { decision: 'report_fraud', userVerification: 'none' });
       const result = await second.longPoll;
       assert.deepEqual([result.status, result.reason], ['denied', 'reported_fraud']);
-      assert.ok((await events(second.id)).includes('verification.fraud_reported'));
+      assert.ok((await events(second.id)).includes('verification.reported_fraud'));
       // SEC-24: a declined request cannot be approved later.
       await assert.rejects(p.client.respond(first.id, { decision: 'approve', userVerification: 'pin' }), (e: DeviceApiError) => e.status === 409 && e.code === 'verification_not_pending');
       assert.equal((await tenant.request('GET', `/v1/verifications/${first.id}`)).json().status, 'denied');

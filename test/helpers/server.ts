@@ -2,7 +2,8 @@ import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import type { LightMyRequestResponse } from 'fastify';
 import { loadConfig, type ServerConfig } from '../../src/config/config.ts';
-import type { ApplicationSettings } from '../../src/domain/application.ts';
+import type { ApplicationSettings, Plan } from '../../src/domain/application.ts';
+import { defaultFraudSettings } from '../../src/domain/policy/limits.ts';
 import { ALL_SCOPES, type Scope } from '../../src/domain/scopes.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { createRuntime, type Runtime, type RuntimeOverrides } from '../../src/runtime.ts';
@@ -19,7 +20,7 @@ export interface TestServer {
    * providers are the outbox for both channels unless `providers` names others (a channel left
    * out is disabled).
    */
-  tenant(options?: { scopes?: Scope[]; name?: string; providers?: ApplicationSettings['providers'] }): Promise<Tenant>;
+  tenant(options?: { scopes?: Scope[]; name?: string; providers?: ApplicationSettings['providers']; plan?: Plan; settings?: Partial<ApplicationSettings> }): Promise<Tenant>;
   close(): Promise<void>;
 }
 
@@ -52,6 +53,13 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     OUTBAND_SECRET: 'test-secret-test-secret-test-secret-0123456789',
     LOG_LEVEL: 'info',
     SWEEP_INTERVAL_MS: '60000',
+    // Tests fire thousands of requests from 127.0.0.1 with one client: limits high enough never
+    // to refuse one, still counted (test/api/rate-limits.test.ts sets its own).
+    RATE_LIMIT_TOKEN_PER_IP: '1000000',
+    RATE_LIMIT_API_PER_IP: '1000000',
+    RATE_LIMIT_API_PER_CLIENT: '1000000',
+    RATE_LIMIT_DEVICE_PER_IP: '1000000',
+    RATE_LIMIT_INBOUND_PER_IP: '1000000',
     ...options.env,
   });
   const logs: string[] = [];
@@ -64,6 +72,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const overrides: RuntimeOverrides = { logger: options.logger ?? createLogger('info', sink) };
   if (options.clock !== undefined) overrides.clock = options.clock;
   if (options.random !== undefined) overrides.random = options.random;
+  if (options.webhookResolver !== undefined) overrides.webhookResolver = options.webhookResolver;
   const runtime = await createRuntime(config, overrides);
 
   return {
@@ -73,7 +82,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     logs,
     async tenant(opts = {}) {
       const name = opts.name ?? `tenant-${process.pid}-${++tenants}`;
-      const app = await runtime.applications.create(name, opts.providers === undefined ? {} : { providers: opts.providers });
+      const app = await runtime.applications.create(name, { ...(opts.providers === undefined ? {} : { providers: opts.providers }), ...opts.settings }, opts.plan);
       const credentials = await runtime.applications.createClient(name, opts.scopes ?? ALL_SCOPES);
       const issued = await runtime.tokens.issue(credentials.client_id, credentials.client_secret, undefined);
       const token = issued.access_token;
@@ -96,6 +105,28 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     async close() {
       await runtime.close();
       if (ownsDatabase) await database.drop();
+    },
+  };
+}
+
+/**
+ * Settings of a tenant that a test drives far past everyday volumes (thousands of codes to one
+ * number): no usage limits and fraud windows too wide to matter. The limits and fraud tests use the defaults.
+ */
+export function unlimited(): Partial<ApplicationSettings> {
+  const fraud = defaultFraudSettings();
+  const wide = 1_000_000_000;
+  return {
+    usageLimits: {},
+    dailyCaps: {},
+    fraud: {
+      ...fraud,
+      authenticatorFailureCap: 100,
+      recipientFailures: { ...fraud.recipientFailures, max: wide },
+      recipientSends: { ...fraud.recipientSends, max: wide },
+      pushCooldown: { ...fraud.pushCooldown, max: wide },
+      prefixVelocity: { ...fraud.prefixVelocity, max: wide },
+      countryVelocity: { ...fraud.countryVelocity, max: wide },
     },
   };
 }

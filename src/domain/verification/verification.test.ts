@@ -243,6 +243,10 @@ describe('decide from a terminal status', () => {
     // No input leads to denied yet (it comes with device answers); it is terminal all the same.
     const denied = start({}, 'denied');
     out.push({ ...denied, v: { ...denied.v, status: 'denied', decidedAt: now, version: 1 }, status: 'denied' });
+    // blocked is reached at creation: a limit or fraud control refused the start.
+    const blocked = start({ blockedReasons: ['user_daily'] }, 'blocked');
+    assert.equal(blocked.v.status, 'blocked');
+    out.push({ ...blocked, status: 'blocked' });
     return out;
   }
 

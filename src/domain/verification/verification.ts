@@ -2,7 +2,7 @@ import type { Channel } from '../application.ts';
 import { codeHmac, codeMatches, generateCode } from '../codes/code.ts';
 import { newId, type RandomSource } from '../random.ts';
 
-export const STATUSES = ['pending', 'approved', 'denied', 'failed', 'expired', 'cancelled'] as const;
+export const STATUSES = ['pending', 'approved', 'denied', 'failed', 'expired', 'cancelled', 'blocked'] as const;
 export type VerificationStatus = (typeof STATUSES)[number];
 export type TerminalStatus = Exclude<VerificationStatus, 'pending'>;
 
@@ -22,7 +22,7 @@ export function assuranceOf(channel: Channel): 1 | null {
 }
 
 /** Why a verification ended where its status alone does not say. */
-export type Reason = 'max_attempts' | 'delivery_failed' | 'cancelled' | 'expired' | 'denied' | 'reported_fraud' | 'number_mismatch';
+export type Reason = 'max_attempts' | 'delivery_failed' | 'cancelled' | 'expired' | 'denied' | 'reported_fraud' | 'number_mismatch' | 'blocked';
 
 /**
  * Number matching against push fatigue. `pick`: the relying party shows a two-digit number and
@@ -72,6 +72,7 @@ export const TRANSITIONS = [
   { from: 'pending', to: 'approved', on: 'approved on the device' },
   { from: 'pending', to: 'pending', on: 'approved on the device, read-back code awaited' },
   { from: 'pending', to: 'approved', on: 'bypass: approved at the start' },
+  { from: 'pending', to: 'blocked', on: 'refused at the start: a limit or a fraud control' },
 ] as const satisfies ReadonlyArray<{ from: VerificationStatus; to: VerificationStatus; on: string }>;
 
 export interface Verification {
@@ -109,6 +110,10 @@ export interface Verification {
   push: PushDetails | null;
   /** Approved at the start because the user's bypass was on: the relying party decides. */
   bypass: boolean;
+  /** Why a limit or fraud control refused it at the start (status `blocked`); nothing was sent. */
+  blockedReasons: string[] | null;
+  /** The destination's country (ISO 3166 alpha-2) for a phone number, when known. */
+  country: string | null;
   /** Bumped on every change: a write applies only to the version it was decided on. */
   version: number;
 }
@@ -122,9 +127,10 @@ export type VerificationEventType =
   | 'verification.cancelled'
   | 'verification.resent'
   | 'verification.denied'
-  | 'verification.fraud_reported'
+  | 'verification.reported_fraud'
   | 'verification.number_mismatch'
-  | 'verification.device_approved';
+  | 'verification.device_approved'
+  | 'verification.blocked';
 
 export interface VerificationEvent {
   type: VerificationEventType;
@@ -205,6 +211,9 @@ export interface NewVerification {
   push?: PushDetails | null;
   /** The user's bypass is on: approved at once, and marked so. */
   bypass?: boolean;
+  /** Refused at the start by a limit or fraud control: stored `blocked` with these reasons, nothing sent. */
+  blockedReasons?: string[];
+  country?: string | null;
 }
 
 /** A new pending verification and its code. The code leaves here once, to be sent. */
@@ -217,6 +226,7 @@ export function createVerification(
   const id = newId('vrf', random);
   const code = input.code ?? generateCode(input.codeLength, random);
   const bypass = input.bypass ?? false;
+  const blocked = input.blockedReasons !== undefined;
   const verification: Verification = {
     id,
     applicationId: input.applicationId,
@@ -224,8 +234,8 @@ export function createVerification(
     channel: input.channel,
     purpose: input.purpose,
     recipient: input.recipient,
-    status: bypass ? 'approved' : 'pending',
-    reason: null,
+    status: blocked ? 'blocked' : bypass ? 'approved' : 'pending',
+    reason: blocked ? 'blocked' : null,
     codeHmac: codeHmac(codeKey, id, code),
     codeLength: input.codeLength,
     attempts: 0,
@@ -233,16 +243,19 @@ export function createVerification(
     locale: input.locale,
     createdAt: now,
     expiresAt: now + input.ttlSeconds * 1000,
-    decidedAt: bypass ? now : null,
+    decidedAt: bypass || blocked ? now : null,
     resends: 0,
     lastSentAt: now,
     twoWay: input.twoWay ?? false,
     callerHmac: input.callerHmac ?? null,
     deviceId: input.deviceId ?? null,
     push: input.push ?? null,
-    bypass,
+    bypass: bypass && !blocked,
+    blockedReasons: input.blockedReasons ?? null,
+    country: input.country ?? null,
     version: 0,
   };
+  if (blocked) return { verification, code, events: [event('verification.blocked', verification)] };
   const events = [event('verification.started', verification)];
   if (bypass) events.push(event('verification.approved', verification));
   return { verification, code, events };
@@ -333,7 +346,7 @@ function respond(v: Verification, input: Extract<Input, { type: 'respond' }>, no
     const reason: Reason = input.decision === 'report_fraud' ? 'reported_fraud' : 'denied';
     const next: Verification = { ...close(v, 'denied', reason, now), push: answered };
     const events = [event('verification.denied', next)];
-    if (reason === 'reported_fraud') events.push(event('verification.fraud_reported', next));
+    if (reason === 'reported_fraud') events.push(event('verification.reported_fraud', next));
     return { next, events, outcome: { kind: 'denied', reason } };
   }
   // Every approval is an explicit act; where the request demands it, one that verified the user (SEC-25).
@@ -387,6 +400,8 @@ function event(type: VerificationEventType, v: Verification): VerificationEvent 
       ...(v.deviceId === null ? {} : { device_id: v.deviceId }),
       ...(v.push === null ? {} : { answered_by: v.push.answeredBy, user_verification: v.push.method, matching: v.push.matching }),
       ...(v.bypass ? { bypass: true } : {}),
+      ...(v.blockedReasons === null ? {} : { reasons: v.blockedReasons.join(' ') }),
+      ...(v.country === null ? {} : { country: v.country }),
     },
   };
 }

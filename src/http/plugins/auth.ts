@@ -26,7 +26,14 @@ export function principalOf(request: FastifyRequest): Principal {
  * `security` in the OpenAPI document.
  */
 export const authPlugin = fp(
-  async (app: FastifyInstance, options: { tokens: TokenService }) => {
+  async (
+    app: FastifyInstance,
+    options: {
+      tokens: TokenService;
+      /** Hears each request refused for a missing scope (the audit, SEC-45); must not throw or wait. */
+      onDenied?: (principal: Principal, request: FastifyRequest, scope: Scope) => void;
+    },
+  ) => {
     app.decorateRequest('principal', null);
 
     app.addHook('onRoute', (route) => {
@@ -45,6 +52,7 @@ export const authPlugin = fp(
       }
       const principal = await options.tokens.verify(match[1]);
       if (!principal.scopes.has(scope)) {
+        options.onDenied?.(principal, request, scope);
         throw new OutbandError('insufficient_scope', `this route needs the "${scope}" scope; the token has: ${[...principal.scopes].join(' ') || 'none'}`, { scope });
       }
       request.principal = principal;

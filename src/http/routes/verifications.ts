@@ -1,11 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { VerificationService } from '../../services/verifications.ts';
+import type { PolicyService } from '../../services/policies.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { openEventStream } from '../sse.ts';
 import { problems } from '../schemas/common.ts';
 import { CheckBody, CheckResult, ResendBody, VerificationDetail, VerificationParams, VerificationStartBody, VerificationStarted, VerificationView, WaitQuery } from '../schemas/verifications.ts';
 
-export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: VerificationService; shutdown: AbortSignal }> = async (app, { verifications, shutdown }) => {
+export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: VerificationService; policies: Pick<PolicyService, 'verificationAssurance'>; shutdown: AbortSignal }> = async (
+  app,
+  { verifications, policies, shutdown },
+) => {
   app.post(
     '/',
     {
@@ -19,8 +23,10 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: Veri
       },
     },
     async (request, reply) => {
-      const { view, code, missedCall, push } = await verifications.start(principalOf(request), request.body);
-      return reply.code(201).send({ ...view, ...(code === undefined ? {} : { code }), ...missedCall, ...push });
+      const principal = principalOf(request);
+      const { view, code, missedCall, push } = await verifications.start(principal, request.body);
+      const assurance = await policies.verificationAssurance(principal.applicationId, view.id);
+      return reply.code(201).send({ ...view, assurance, ...(code === undefined ? {} : { code }), ...missedCall, ...push });
     },
   );
 
@@ -37,7 +43,11 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: Veri
         response: { 200: VerificationDetail, ...problems(400, 401, 403, 404) },
       },
     },
-    async (request) => verifications.get(principalOf(request), request.params.id, request.query.wait ?? 0),
+    async (request) => {
+      const principal = principalOf(request);
+      const view = await verifications.get(principal, request.params.id, request.query.wait ?? 0);
+      return { ...view, assurance: await policies.verificationAssurance(principal.applicationId, view.id) };
+    },
   );
 
   app.get(

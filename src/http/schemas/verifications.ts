@@ -26,7 +26,14 @@ export const WorkflowStep = Type.Object(
 
 export const VerificationStartBody = Type.Object(
   {
-    channel,
+    channel: Type.Optional(channel),
+    policy: Type.Optional(
+      Type.String({
+        pattern: '^[a-z0-9][a-z0-9_-]{0,62}$',
+        description:
+          'A named policy (GET /v1/policies), e.g. verify-caller or step-up: its fields apply, and a field it sets may be given here only if the policy lists it in overridable. Without a policy, channel is required',
+      }),
+    ),
     user_id: Type.Optional(Id("A user whose address for the channel is used (the user's phone for sms, e-mail for email)")),
     to: Type.Optional(Type.String({ minLength: 3, maxLength: 254, description: 'A phone number or e-mail address to send to directly, instead of user_id' })),
     country: Type.Optional(Type.String({ pattern: '^[A-Za-z]{2}$', description: 'ISO 3166-1 alpha-2 country of `to` when it is a national phone number' })),
@@ -95,14 +102,45 @@ const PushView = Type.Object(
   { description: 'push: the request and its answer' },
 );
 
+const Assurance = Type.Object(
+  {
+    profile: Type.Union([Type.Literal('standard'), Type.Literal('nist')], { description: "The application's assurance profile" }),
+    unmet: Type.Array(
+      Type.Object(
+        {
+          row: Type.String({ description: 'The row of the security requirements (SEC-nn)' }),
+          requirement: Type.String({ description: 'What NIST SP 800-63B-4 asks' }),
+          setting: Type.String({ description: 'The setting or field that does not meet it' }),
+        },
+        { description: 'A NIST row not met' },
+      ),
+      { description: 'NIST SP 800-63B-4 rows this verification does not meet (standard profile); empty under nist' },
+    ),
+    restricted: Type.Boolean({ description: 'sms and voice: a restricted authenticator; tell the user the risk (GET /v1/channels has the notice)' }),
+    alternative_required: Type.Union([Type.Null(), Type.Boolean()], {
+      description: 'A restricted channel and the user has no paired push authenticator: offer them an unrestricted one (SEC-13); null when started with to',
+    }),
+  },
+  { description: 'On start and read: the assurance report (docs/assurance.md)' },
+);
+
 export const VerificationView = Type.Object({
+  assurance: Type.Optional(Assurance),
   id: Id('The verification id; 128 random bits'),
   status: Type.Union(
-    [Type.Literal('pending'), Type.Literal('approved'), Type.Literal('denied'), Type.Literal('failed'), Type.Literal('expired'), Type.Literal('cancelled')],
-    { description: 'pending until the code is checked or the device answers; then approved, denied (push), failed (no attempts left, or the message could not be delivered), expired or cancelled, and final' },
+    [Type.Literal('pending'), Type.Literal('approved'), Type.Literal('denied'), Type.Literal('failed'), Type.Literal('expired'), Type.Literal('cancelled'), Type.Literal('blocked')],
+    {
+      description:
+        'pending until the code is checked or the device answers; then approved, denied (push), failed (no attempts left, or the message could not be delivered), expired or cancelled, and final. blocked: refused at the start by a usage limit or a fraud control, nothing sent (see blocked_reasons)',
+    },
   ),
+  blocked_reasons: Type.Union([Type.Null(), Type.Array(Type.String())], {
+    description:
+      'blocked: why, e.g. user_daily, application_daily, destination_not_allowed, number_type:PREMIUM_RATE, recipient_send_rate, prefix_velocity, country_velocity, recipient_cooling_off, authenticator_locked, push_cooldown; null otherwise',
+  }),
+  country: Type.Union([Type.Null(), Type.String()], { description: "The destination's country (ISO 3166 alpha-2) for a phone channel; null for e-mail and push" }),
   reason: Type.Union([Type.Null(), Type.String()], {
-    description: 'Why it ended, where the status alone does not say: max_attempts, delivery_failed, expired, cancelled; for denied: denied, reported_fraud or number_mismatch',
+    description: 'Why it ended, where the status alone does not say: max_attempts, delivery_failed, expired, cancelled; for denied: denied, reported_fraud or number_mismatch; blocked for blocked',
   }),
   channel,
   purpose: Type.Union(

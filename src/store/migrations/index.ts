@@ -4,6 +4,10 @@ import type { Tables } from '../schema.ts';
 import * as initial from './001-initial.ts';
 import * as resendsAndReceipts from './002-resends-and-receipts.ts';
 import * as devicesAndPush from './003-devices-and-push.ts';
+import * as eventSequence from './004-event-sequence.ts';
+import * as webhooks from './005-webhooks.ts';
+import * as settingsAndPolicies from './006-settings-and-policies.ts';
+import * as usageAndFraud from './007-usage-and-fraud.ts';
 
 interface Migration {
   version: number;
@@ -16,6 +20,10 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', up: initial.up },
   { version: 2, name: 'resends-and-receipts', up: resendsAndReceipts.up },
   { version: 3, name: 'devices-and-push', up: devicesAndPush.up },
+  { version: 4, name: 'event-sequence', up: eventSequence.up },
+  { version: 5, name: 'webhooks', up: webhooks.up },
+  { version: 6, name: 'settings-and-policies', up: settingsAndPolicies.up },
+  { version: 7, name: 'usage-and-fraud', up: usageAndFraud.up },
 ];
 
 /**
