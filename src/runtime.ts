@@ -139,7 +139,7 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
   const tokens = createTokenService(deps, { issuer: config.publicUrl, ttlSeconds: config.tokenTtlSeconds });
   await tokens.start();
   const applications = createApplicationService(deps);
-  const users = createUserService(deps);
+  const users = createUserService(deps, { wakeDelivery: () => worker.wake() });
   const templates = createTemplateService(deps);
   const policies = createPolicyService(deps);
   const numberLookup = createNumberLookup(

@@ -74,6 +74,11 @@ export interface WindowLimit {
 export interface FraudSettings {
   /** Consecutive failed answers per authenticator (phone, e-mail, device) across verifications before it is locked (NIST 63B-4 §3.2.2: at most 100). */
   authenticatorFailureCap: number;
+  /**
+   * A phone or e-mail address may serve several users (a family phone; NIST 63B-4 §3), up to this
+   * many: pairing it for one more user than the cap is refused (SEC-30).
+   */
+  deviceShareCap: number;
   /** Failed codes per recipient across verifications; past it, new verifications to the recipient wait a cool-off. */
   recipientFailures: WindowLimit & { coolOffSeconds: number };
   /** Messages (sms, voice, missed call, e-mail) sent to one recipient in a window (SEC-31). */
@@ -90,6 +95,16 @@ export interface FraudSettings {
   voip: 'allow' | 'deny';
   /** E.164 numbers or prefixes ("+3161234") that no fraud block applies to (SEC-33). Limits still do. */
   safeList: string[];
+  /**
+   * Volume and conversion (SEC-34): past `minVolume` new verifications in the window to one country
+   * (or number prefix) of which fewer than `minRatePercent` % were approved, the destination is
+   * blocked for `blockSeconds`, doubled for each block in the last 24 h (at most 12 h).
+   */
+  lowConversion: { scope: 'country' | 'prefix'; minVolume: number; minRatePercent: number; windowSeconds: number; blockSeconds: number };
+  /** Refuse a number whose SIM was swapped this recently, when the number lookup knows (0: never). */
+  simSwapBlockSeconds: number;
+  /** Refuse a number ported this recently, when the number lookup knows (0: never). */
+  portBlockSeconds: number;
 }
 
 export interface Application {

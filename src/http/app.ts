@@ -181,7 +181,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(oauthRoutes, { tokens: deps.tokens, bodyLimitBytes: deps.bodyLimitBytes });
   await app.register(userRoutes, { prefix: '/v1/users', users: deps.users });
   await app.register(templateRoutes, { prefix: '/v1/templates', templates: deps.templates });
-  await app.register(verificationRoutes, { prefix: '/v1/verifications', verifications: deps.verifications, policies: deps.policies, shutdown: deps.shutdown });
+  await app.register(verificationRoutes, { prefix: '/v1/verifications', verifications: deps.verifications, shutdown: deps.shutdown });
   await app.register(userDeviceRoutes, { prefix: '/v1/users', devices: deps.devices });
   await app.register(deviceRoutes, { prefix: '/v1/devices', devices: deps.devices });
   await app.register(deviceApiRoutes, { prefix: '/v1/device-api', deviceApi: deps.deviceApi, shutdown: deps.shutdown });

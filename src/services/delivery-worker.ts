@@ -6,6 +6,7 @@ import type { OutgoingMessage } from '../channels/types.ts';
 import { ProviderError, StaleTransportError } from '../providers/types.ts';
 import type { Write } from '../store/store.ts';
 import type { ServiceDeps } from './deps.ts';
+import { createClaimLoop } from './claim-loop.ts';
 import { eventWrite, verificationEventWrites } from './events.ts';
 
 /** How long one send may take before it counts as a transient failure. */
@@ -27,14 +28,9 @@ export function createDeliveryWorker(
   const leaseMs = options.leaseMs ?? DELIVERY_LEASE_MS;
   // A send must end before its lease does, or another worker could take the message while it is still being sent.
   const sendTimeoutMs = Math.min(SEND_TIMEOUT_MS, leaseMs);
-  let running = false;
-  let wakeUp: (() => void) | null = null;
-  let woken = false;
-  let loop: Promise<void> | null = null;
-  const stopping = new AbortController();
   let staleTransport: ((deviceId: string, reason: string) => Promise<void>) | undefined;
 
-  async function send(delivery: Delivery): Promise<void> {
+  async function send(delivery: Delivery, stopping: AbortSignal): Promise<void> {
     const log = deps.logger.child({ delivery_id: delivery.id, verification_id: delivery.verificationId, provider: delivery.provider, attempt: delivery.attempts });
     let outcome: { ok: true; providerMessageId: string | null } | { ok: false; error: ProviderError };
     try {
@@ -47,7 +43,7 @@ export function createDeliveryWorker(
         delivery.recipient,
         message,
         { deliveryId: delivery.id, verificationId: delivery.verificationId, applicationId: delivery.applicationId },
-        { signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(sendTimeoutMs)]), now: deps.clock.now() },
+        { signal: AbortSignal.any([stopping, AbortSignal.timeout(sendTimeoutMs)]), now: deps.clock.now() },
       );
       outcome = { ok: true, providerMessageId: result.providerMessageId };
     } catch (error) {
@@ -112,87 +108,28 @@ export function createDeliveryWorker(
     });
   }
 
-  /** A send whose unexpected failure is logged rather than thrown: one message never stops the others. */
-  function sendLogged(delivery: Delivery): Promise<void> {
-    return send(delivery).catch((error: unknown) => deps.logger.error({ err: error, delivery_id: delivery.id }, 'delivery worker error'));
-  }
-
-  /** Sends what is due now; answers how many messages it took. */
-  async function runOnce(): Promise<number> {
-    const claimed = await deps.store.deliveries.claim(deps.clock.now(), BATCH, leaseMs);
-    await Promise.all(claimed.map(sendLogged));
-    return claimed.length;
-  }
-
-  /**
-   * The worker loop: keeps up to BATCH sends in flight, each on its own, so one slow provider
-   * holds up only its own messages. It claims again whenever a send ends, a message is queued,
-   * or the next retry falls due.
-   */
-  async function run(): Promise<void> {
-    const inFlight = new Set<Promise<void>>();
-    while (running) {
-      woken = false;
-      const free = BATCH - inFlight.size;
-      let took = 0;
-      if (free > 0) {
-        try {
-          const claimed = await deps.store.deliveries.claim(deps.clock.now(), free, leaseMs);
-          took = claimed.length;
-          for (const delivery of claimed) {
-            const sending: Promise<void> = sendLogged(delivery).finally(() => {
-              inFlight.delete(sending);
-              woken = true; // a slot is free: look again
-              wakeUp?.();
-            });
-            inFlight.add(sending);
-          }
-        } catch (error) {
-          deps.logger.error({ err: error }, 'delivery worker could not claim messages');
-        }
-      }
-      if (!running) break;
-      if ((took > 0 && took === free) || woken) continue;
-      const dueAt = inFlight.size >= BATCH ? null : await deps.store.deliveries.nextDueAt().catch(() => null);
-      const sleep = dueAt === null ? IDLE_POLL_MS : Math.max(0, Math.min(IDLE_POLL_MS, dueAt - deps.clock.now()));
-      if (sleep === 0 && !woken) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, sleep);
-        wakeUp = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        if (woken) wakeUp();
-      });
-      wakeUp = null;
-    }
-    await Promise.all(inFlight);
-  }
+  const loop = createClaimLoop(
+    deps,
+    {
+      claim: (now, limit) => deps.store.deliveries.claim(now, limit, leaseMs),
+      handle: send,
+      nextDueAt: () => deps.store.deliveries.nextDueAt(),
+    },
+    { name: 'delivery worker', batch: BATCH, idlePollMs: IDLE_POLL_MS, minSleepMs: 0 },
+  );
 
   return {
-    runOnce,
+    /** Sends what is due now; answers how many messages it took. */
+    runOnce: loop.runOnce,
     /** Who hears that a push service dropped a device's registration (the device service). */
     onStaleTransport(handler: (deviceId: string, reason: string) => Promise<void>): void {
       staleTransport = handler;
     },
-    start(): void {
-      if (running) return;
-      running = true;
-      loop = run();
-    },
+    start: loop.start,
     /** A message was queued: look now rather than at the next poll. */
-    wake(): void {
-      woken = true;
-      wakeUp?.();
-    },
+    wake: loop.wake,
     /** Stops taking messages and waits for the sends under way (aborting them after `graceMs`). */
-    async stop(graceMs = 5000): Promise<void> {
-      running = false;
-      wakeUp?.();
-      const timer = setTimeout(() => stopping.abort(), graceMs);
-      await loop;
-      clearTimeout(timer);
-    },
+    stop: loop.stop,
   };
 }
 

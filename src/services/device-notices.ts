@@ -22,16 +22,30 @@ export function deviceNoticeWrites(
   kind: DeviceNoticeKind,
   now: number,
 ): Write[] {
-  const notice = renderDeviceNotice(kind, user.locale ?? app.settings.defaultLocale, { appName: app.name, deviceName: device.name });
+  return contactNoticeWrites(deps, app, user, { kind, name: device.name, except: device.address, subjectId: device.id }, now);
+}
+
+/**
+ * A security notice to the user's addresses (`user`'s e-mail, and its phone by SMS) other than
+ * `except`, the authenticator the change is about; its deliveries' subject is `subjectId`.
+ */
+export function contactNoticeWrites(
+  deps: Pick<ServiceDeps, 'random' | 'keys'>,
+  app: Application,
+  user: Pick<User, 'email' | 'phone' | 'locale'>,
+  notice: { kind: DeviceNoticeKind; name: string; except: string | null; subjectId: string },
+  now: number,
+): Write[] {
+  const words = renderDeviceNotice(notice.kind, user.locale ?? app.settings.defaultLocale, { appName: app.name, deviceName: notice.name });
   const targets = [
-    { channel: 'email' as const, address: user.email, message: { subject: notice.subject, text: notice.text } satisfies OutgoingMessage },
-    { channel: 'sms' as const, address: user.phone, message: { text: notice.text } satisfies OutgoingMessage },
+    { channel: 'email' as const, address: user.email, message: { subject: words.subject, text: words.text } satisfies OutgoingMessage },
+    { channel: 'sms' as const, address: user.phone, message: { text: words.text } satisfies OutgoingMessage },
   ];
   return targets.flatMap(({ channel, address, message }): Write[] => {
     const provider = app.settings.providers[channel];
-    if (address === null || address === device.address || provider === undefined) return [];
+    if (address === null || address === notice.except || provider === undefined) return [];
     const sealedMessage = seal(deps.keys.sealKey, JSON.stringify(message), deps.random);
-    const delivery = queuedDelivery({ applicationId: app.id, verificationId: device.id, channel, provider, recipient: address, sealedMessage, sendAt: now }, now, deps.random);
+    const delivery = queuedDelivery({ applicationId: app.id, verificationId: notice.subjectId, channel, provider, recipient: address, sealedMessage, sendAt: now }, now, deps.random);
     return [{ kind: 'delivery.insert', delivery }];
   });
 }

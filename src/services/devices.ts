@@ -180,6 +180,16 @@ export function createDeviceService(
       const existing = await deps.store.devices.forUser(app.id, user.id);
       // Everything that can refuse this pairing is checked before an unfinished one is ended.
       const address = input.kind === 'push' ? null : addressFor(input.kind, user, input);
+      if (address !== null) {
+        // SEC-30: an address may serve several users (a family phone), up to the application's cap.
+        const cap = app.settings.fraud.deviceShareCap;
+        const others = await deps.store.devices.otherUsersOnAddress(app.id, address, user.id, cap);
+        if (others.length >= cap) {
+          throw new OutbandError('device_share_limit', `devices of ${others.length} other users hold this address already, the most this application allows (fraud.device_share_cap: ${cap})`, {
+            device_share_cap: cap,
+          });
+        }
+      }
       const replaced = existing.filter((d) => d.kind === input.kind && d.status === 'pending');
       const kept = existing.filter((d) => !replaced.includes(d));
       if (kept.length >= app.settings.maxDevices) {

@@ -26,6 +26,7 @@ export type DestinationCheck = (
   app: Application,
   channel: Channel,
   e164: string,
+  now: number,
 ) => Promise<{ ok: true; country: string | null; safeListed: boolean } | { ok: false; code: ErrorCode; reasons: string[]; country: string | null }>;
 
 /**
@@ -33,7 +34,7 @@ export type DestinationCheck = (
  * policy of src/domain/policy/destination.ts decides. A lookup that fails with `refuse` set is a 503.
  */
 export function lookupDestination(lookup: NumberLookup): DestinationCheck {
-  return async (app, channel, e164) => {
+  return async (app, channel, e164, now) => {
     if (channel !== 'sms' && channel !== 'voice' && channel !== 'missed_call') return { ok: true, country: null, safeListed: false };
     let info;
     try {
@@ -42,8 +43,16 @@ export function lookupDestination(lookup: NumberLookup): DestinationCheck {
       if (error instanceof NumberLookupError) throw new OutbandError('number_lookup_unavailable', 'the number lookup did not answer; try again shortly');
       throw error;
     }
-    const verdict = checkDestination({ channel, e164, info, settings: app.settings, now: 0 });
-    return verdict.ok ? { ok: true, country: verdict.country, safeListed: verdict.safeListed } : { ok: false, code: verdict.code, reasons: verdict.reasons, country: verdict.country };
+    const verdict = checkDestination({ channel, e164, info, settings: app.settings, now });
+    if (!verdict.ok) return { ok: false, code: verdict.code, reasons: verdict.reasons, country: verdict.country };
+    // A recent SIM swap or port is an account-takeover signal: the code could reach someone else.
+    if (!verdict.safeListed) {
+      const { simSwapBlockSeconds, portBlockSeconds } = app.settings.fraud;
+      const recent = (at: number | null | undefined, seconds: number) => seconds > 0 && at != null && now - at < seconds * 1000;
+      const reasons = [...(recent(info.simSwappedAt, simSwapBlockSeconds) ? ['sim_swap'] : []), ...(recent(info.portedAt, portBlockSeconds) ? ['ported'] : [])];
+      if (reasons.length > 0) return { ok: false, code: 'verification_blocked', reasons, country: verdict.country };
+    }
+    return { ok: true, country: verdict.country, safeListed: verdict.safeListed };
   };
 }
 
@@ -84,6 +93,22 @@ const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
  * limits are exact).
  */
 export function createFraudControls(deps: Pick<ServiceDeps, 'store' | 'random'>, options: { destination?: DestinationCheck } = {}) {
+  /** A destination blocked until a time, and the operator told why (`fraud.suspected`). */
+  function suspected(applicationId: string, key: string, until: number, now: number, data: Record<string, unknown> & { signal: string }): Write[] {
+    return [
+      { kind: 'fraud.block', applicationId, key, until, reason: data.signal, now },
+      eventWrite(deps.random, {
+        applicationId,
+        type: 'fraud.suspected',
+        subjectType: 'application',
+        subjectId: applicationId,
+        actor: 'system',
+        data: { ...data, blocked_until: new Date(until).toISOString() },
+        createdAt: now,
+      }),
+    ];
+  }
+
   return {
     /** Decides whether a start may go out; marks what it adds to the windows if it may. */
     async screen(app: Application, to: Destination, now: number): Promise<Screening> {
@@ -103,12 +128,16 @@ export function createFraudControls(deps: Pick<ServiceDeps, 'store' | 'random'>,
       const phone = PHONE.has(to.channel) && to.recipient !== null ? to.recipient : null;
       let safe = false;
       if (phone !== null && options.destination !== undefined) {
-        const verdict = await options.destination(app, to.channel, phone);
+        const verdict = await options.destination(app, to.channel, phone, now);
         country = verdict.country;
         if (!verdict.ok) return { refusal: refuse(verdict.code, verdict.reasons), marks: [], country, usable };
         safe = verdict.safeListed;
       }
       if (country !== null) blockKeys.push(`country:${country}`);
+      const lowConversion = fraud.lowConversion;
+      const conversionOf = phone === null ? null : lowConversion.scope === 'country' ? country : destinationPrefix(phone);
+      const lowKey = conversionOf === null ? null : `lowconv:${conversionOf}`;
+      if (lowKey !== null) blockKeys.push(lowKey);
 
       const blocks = await deps.store.fraud.blocks(app.id, blockKeys, now);
       const blockOf = (key: string) => blocks.find((b) => b.key === key);
@@ -123,6 +152,12 @@ export function createFraudControls(deps: Pick<ServiceDeps, 'store' | 'random'>,
       const countryKey = country === null ? null : `country:${country}`;
       if (prefixKey !== null) windows.push({ key: prefixKey, since: now - fraud.prefixVelocity.windowSeconds * 1000 });
       if (countryKey !== null) windows.push({ key: countryKey, since: now - fraud.countryVelocity.windowSeconds * 1000 });
+      const startsKey = conversionOf === null ? null : `cstart:${conversionOf}`;
+      const convertedKey = conversionOf === null ? null : `conv:${conversionOf}`;
+      if (startsKey !== null && convertedKey !== null && lowKey !== null) {
+        const since = now - lowConversion.windowSeconds * 1000;
+        windows.push({ key: startsKey, since }, { key: convertedKey, since }, { key: lowKey, since: now - 86_400_000 });
+      }
       const counts = await deps.store.fraud.counts(app.id, windows);
       const countOf = (key: string) => counts.get(key) ?? { count: 0, oldest: null };
       // When the oldest occurrence leaves the window, one more fits.
@@ -147,24 +182,45 @@ export function createFraudControls(deps: Pick<ServiceDeps, 'store' | 'random'>,
         if (countryKey !== null && countOf(countryKey).count >= fraud.countryVelocity.max) {
           // The ceiling is crossed: the country is blocked for a while, and the operator told.
           const until = now + fraud.countryVelocity.blockSeconds * 1000;
-          const writes: Write[] = [
-            { kind: 'fraud.block', applicationId: app.id, key: countryKey, until, reason: 'country_velocity', now },
-            eventWrite(deps.random, {
-              applicationId: app.id,
-              type: 'fraud.suspected',
-              subjectType: 'application',
-              subjectId: app.id,
-              actor: 'system',
-              data: { signal: 'country_velocity', country, count: countOf(countryKey).count, window_seconds: fraud.countryVelocity.windowSeconds, blocked_until: new Date(until).toISOString() },
-              createdAt: now,
-            }),
-          ];
+          const writes = suspected(app.id, countryKey, until, now, {
+            signal: 'country_velocity',
+            country,
+            count: countOf(countryKey).count,
+            window_seconds: fraud.countryVelocity.windowSeconds,
+          });
           return { refusal: refuse('verification_blocked', ['country_velocity'], fraud.countryVelocity.blockSeconds, writes), marks: [], country, usable };
+        }
+        const lowBlock = lowKey === null ? undefined : blockOf(lowKey);
+        if (lowBlock !== undefined) return { refusal: refuse('verification_blocked', ['low_conversion'], seconds(lowBlock.until - now)), marks: [], country, usable };
+        if (startsKey !== null && convertedKey !== null && lowKey !== null) {
+          const started = countOf(startsKey).count;
+          const converted = countOf(convertedKey).count;
+          if (started >= lowConversion.minVolume && converted * 100 < lowConversion.minRatePercent * started) {
+            // Each block in the last day doubles the next; the counts start afresh after it.
+            const level = countOf(lowKey).count;
+            const blockSeconds = Math.min(lowConversion.blockSeconds * 2 ** level, 12 * 3600);
+            const until = now + blockSeconds * 1000;
+            const writes: Write[] = [
+              ...suspected(app.id, lowKey, until, now, {
+                signal: 'low_conversion',
+                scope: lowConversion.scope,
+                ...(lowConversion.scope === 'country' ? { country } : { prefix: conversionOf }),
+                started,
+                approved: converted,
+                window_seconds: lowConversion.windowSeconds,
+                level: level + 1,
+              }),
+              { kind: 'fraud.mark', applicationId: app.id, key: lowKey, at: now },
+              { kind: 'fraud.clear', applicationId: app.id, key: startsKey },
+              { kind: 'fraud.clear', applicationId: app.id, key: convertedKey },
+            ];
+            return { refusal: refuse('verification_blocked', ['low_conversion'], blockSeconds, writes), marks: [], country, usable };
+          }
         }
       }
 
       const marks: Write[] = [];
-      for (const key of [sendKey, prefixKey, countryKey, to.channel === 'push' ? pushKey : null]) {
+      for (const key of [sendKey, prefixKey, countryKey, startsKey, to.channel === 'push' ? pushKey : null]) {
         if (key !== null) marks.push({ kind: 'fraud.mark', applicationId: app.id, key, at: now });
       }
       return { refusal: null, marks, country, usable };
@@ -216,6 +272,11 @@ export function createFraudControls(deps: Pick<ServiceDeps, 'store' | 'random'>,
         }
       } else if (next.status === 'approved' || (next.push?.readBackPending === true && before.push?.readBackPending !== true)) {
         if (authenticator !== null) writes.push({ kind: 'authenticator.success', applicationId: app.id, authenticator });
+        // An approved code to a phone is a conversion of its destination (SEC-34).
+        if (next.status === 'approved' && PHONE.has(before.channel)) {
+          const converted = fraud.lowConversion.scope === 'country' ? before.country : destinationPrefix(before.recipient);
+          if (converted !== null) writes.push({ kind: 'fraud.mark', applicationId: app.id, key: `conv:${converted}`, at: now });
+        }
         if (before.channel === 'push' && before.userId !== null) writes.push({ kind: 'fraud.clear', applicationId: app.id, key: `push:${before.userId}` });
       }
       if (input.type === 'respond' && input.decision === 'report_fraud' && before.userId !== null) {

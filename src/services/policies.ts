@@ -2,10 +2,11 @@ import type { Application, Channel } from '../domain/application.ts';
 import { CHANNELS } from '../domain/application.ts';
 import { reachableByPush } from '../domain/device/device.ts';
 import { OutbandError } from '../domain/errors.ts';
-import { isRestricted, profileUnmet, RESTRICTED_NOTICE, ROWS, verificationUnmet, type EffectiveVerification, type Unmet } from '../domain/policy/assurance.ts';
+import { isRestricted, profileUnmet, RESTRICTED_NOTICE, verificationUnmet, type EffectiveVerification, type Unmet, type VerificationAssuranceReport } from '../domain/policy/assurance.ts';
 import { assertPermitted, BUILT_IN_POLICIES, effectiveOf, POLICY_NAME, resolvePolicy, validatePolicy, type Policy, type PolicyBody } from '../domain/policy/policies.ts';
 import { assuranceOf } from '../domain/verification/verification.ts';
 import type { ServiceDeps } from './deps.ts';
+import { verificationAssurance } from './verification-assurance.ts';
 import { eventWrite } from './events.ts';
 import type { Principal } from './tokens.ts';
 import type { StartInput } from './verifications.ts';
@@ -31,12 +32,8 @@ export interface AssuranceView {
   unmet: Unmet[];
 }
 
-export interface VerificationAssurance extends AssuranceView {
-  /** sms and voice: a restricted authenticator (SEC-13). */
-  restricted: boolean;
-  /** Restricted, and the user has no paired push authenticator to offer instead; null without a user. */
-  alternative_required: boolean | null;
-}
+/** The assurance report every verification response carries (src/domain/policy/assurance.ts). */
+export type VerificationAssurance = VerificationAssuranceReport;
 
 export interface ChannelView {
   channel: Channel;
@@ -224,26 +221,7 @@ export function createPolicyService(deps: Pick<ServiceDeps, 'store' | 'clock' | 
       const app = await loadApp(applicationId);
       const v = await deps.store.verifications.byId(applicationId, verificationId);
       if (v === undefined) throw new OutbandError('verification_not_found', `no verification ${verificationId}`);
-      const profile = app.settings.assuranceProfile;
-      const restricted = isRestricted(v.channel);
-      let unmet: Unmet[] = [];
-      if (profile === 'standard') {
-        unmet = verificationUnmet({
-          channel: v.channel,
-          channels: [v.channel],
-          purpose: v.purpose,
-          ttlSeconds: Math.round((v.expiresAt - v.createdAt) / 1000),
-          codeLength: v.channel === 'push' || v.channel === 'missed_call' ? null : v.codeLength,
-          matching: v.push?.matching ?? null,
-        });
-        // Under standard a number authenticates whether or not the user confirmed it.
-        if (restricted && v.purpose === 'authentication') unmet.push({ row: ROWS.confirmed.row, requirement: ROWS.confirmed.requirement, setting: 'assurance_profile' });
-      }
-      let alternativeRequired: boolean | null = null;
-      if (restricted && v.userId !== null) {
-        alternativeRequired = !(await deps.store.devices.forUser(applicationId, v.userId)).some(reachableByPush);
-      }
-      return { profile, unmet, restricted, alternative_required: restricted ? alternativeRequired : false };
+      return verificationAssurance(deps.store, app, v);
     },
 
     /** The settings' assurance report. */

@@ -5,6 +5,7 @@ import { OutbandError } from '../domain/errors.ts';
 import { newId } from '../domain/random.ts';
 import type { User, UserStatus } from '../domain/user.ts';
 import type { UserLookup } from '../store/store.ts';
+import { createPhoneBinding } from './authenticator-binding.ts';
 import type { ServiceDeps } from './deps.ts';
 import { eventWrite } from './events.ts';
 import type { Principal } from './tokens.ts';
@@ -18,6 +19,11 @@ export interface UserInput {
   display_name?: string | null;
   locale?: string | null;
   status?: UserStatus;
+  /**
+   * The id of a recent approved authentication of this user: the step-up a new phone number
+   * needs under the nist profile (SEC-12); spent by the change.
+   */
+  step_up_verification_id?: string;
 }
 
 /** Applies an input's fields to a user, validating and normalising each (null clears). */
@@ -37,8 +43,9 @@ function changedFields(before: User, after: User): string[] {
   return (['externalId', 'email', 'phone', 'displayName', 'locale', 'status'] as const).filter((k) => before[k] !== after[k]);
 }
 
-export function createUserService(deps: Pick<ServiceDeps, 'store' | 'clock' | 'random'>) {
+export function createUserService(deps: Pick<ServiceDeps, 'store' | 'clock' | 'random' | 'keys'>, options: { wakeDelivery?: () => void } = {}) {
   const actorOf = (p: Principal) => `client:${p.clientId}`;
+  const phoneBinding = createPhoneBinding(deps);
 
   async function load(principal: Principal, id: string): Promise<User> {
     const user = await deps.store.users.byId(principal.applicationId, id);
@@ -97,6 +104,8 @@ export function createUserService(deps: Pick<ServiceDeps, 'store' | 'clock' | 'r
         const after = { ...applyInput(before, input), updatedAt: deps.clock.now(), version: before.version + 1 };
         const changed = changedFields(before, after);
         if (changed.length === 0) return before;
+        // A new phone number is a new authenticator (SEC-12): its step-up, event and notices commit with the change.
+        const binding = await phoneBinding.writes(principal.applicationId, before, after, input.step_up_verification_id, actorOf(principal), after.updatedAt);
         const result = await deps.store.commit({
           writes: [
             { kind: 'user.update', user: after, expectedVersion: before.version },
@@ -109,10 +118,20 @@ export function createUserService(deps: Pick<ServiceDeps, 'store' | 'clock' | 'r
               data: { user_id: id, changed },
               createdAt: after.updatedAt,
             }),
+            ...binding,
           ],
         });
-        if (result.ok) return after;
-        if (result.reason === 'duplicate') throw new OutbandError('user_exists', `a user with external_id "${after.externalId}" already exists`);
+        if (result.ok) {
+          if (binding.some((w) => w.kind === 'delivery.insert')) options.wakeDelivery?.();
+          return after;
+        }
+        if (result.reason === 'duplicate') {
+          const stepUp = input.step_up_verification_id;
+          if (stepUp !== undefined && binding.length > 0 && (await phoneBinding.spent(principal.applicationId, stepUp))) {
+            throw new OutbandError('step_up_invalid', 'step_up_verification_id does not authorise this change: it was spent on another change at the same time');
+          }
+          throw new OutbandError('user_exists', `a user with external_id "${after.externalId}" already exists`);
+        }
       }
       throw new OutbandError('concurrent_update', 'the user kept changing while this update was applied');
     },

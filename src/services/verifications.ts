@@ -41,6 +41,8 @@ import { createUsage, type Usage } from './usage.ts';
 import { pairingOutcomeWrites } from './pairing.ts';
 import type { Principal } from './tokens.ts';
 import type { PolicyService, StartRequest } from './policies.ts';
+import { verificationAssurance } from './verification-assurance.ts';
+import type { VerificationAssuranceReport } from '../domain/policy/assurance.ts';
 import { requireEnabled } from '../domain/policy/settings.ts';
 
 export interface StartInput {
@@ -99,6 +101,9 @@ export interface VerificationView {
   expires_at: string;
   decided_at: string | null;
 }
+
+/** A verification as every relying-party response shows it: with its assurance report (docs/assurance.md). */
+export type ReportedVerificationView = VerificationView & { assurance: VerificationAssuranceReport };
 
 export interface PushView {
   message: string;
@@ -513,6 +518,13 @@ export function createVerificationService(
     return app;
   }
 
+  /** A response's view: the verification and its assurance report, from `app` when the caller has loaded it. */
+  async function reported(v: Verification, now: number, app?: Application): Promise<ReportedVerificationView> {
+    const application = app ?? (await deps.store.applications.byId(v.applicationId));
+    if (application === undefined) throw new OutbandError('invalid_token', 'the application of this token no longer exists');
+    return { ...toView(v, now), assurance: await verificationAssurance(deps.store, application, v) };
+  }
+
   /** The recipient of a verification moved to `channel`: the user's address there, or the same phone. */
   async function recipientOn(v: Verification, channel: Channel): Promise<string> {
     if (channel === v.channel) return v.recipient;
@@ -535,7 +547,7 @@ export function createVerificationService(
    * (or whose push registration went stale), a record only — its stream and request list show
    * the request at once. Every device's stream is woken in the same unit.
    */
-  async function startPush(principal: Principal, app: Application, input: StartInput): Promise<{ view: VerificationView; push: PushStartExtras }> {
+  async function startPush(principal: Principal, app: Application, input: StartInput): Promise<{ view: ReportedVerificationView; push: PushStartExtras }> {
     if (input.to !== undefined) throw new OutbandError('invalid_request', 'push goes to a user\'s devices: give user_id or device_id, not to');
     for (const field of ['two_way', 'workflow', 'code_length', 'return_code'] as const) {
       if (input[field] !== undefined) throw new OutbandError('invalid_request', `${field} does not apply to channel "push"`);
@@ -649,14 +661,14 @@ export function createVerificationService(
     }
     deps.metrics.verificationsStarted.inc({ channel: 'push' });
     options.wakeDelivery();
-    return { view: toView(verification, now), push: bypass ? {} : extras };
+    return { view: await reported(verification, now, app), push: bypass ? {} : extras };
   }
 
   return {
     async start(
       principal: Principal,
       request: StartRequest,
-    ): Promise<{ view: VerificationView; code?: string; missedCall?: { digits: number; caller_prefix: string; entropy_bits: number }; push?: PushStartExtras }> {
+    ): Promise<{ view: ReportedVerificationView; code?: string; missedCall?: { digits: number; caller_prefix: string; entropy_bits: number }; push?: PushStartExtras }> {
       const app = await loadApplication(principal);
       requireEnabled(app);
       const input: StartInput = options.policies ? await options.policies.resolveStart(app, request) : (request as StartInput);
@@ -741,7 +753,7 @@ export function createVerificationService(
       }
       deps.metrics.verificationsStarted.inc({ channel: input.channel });
       options.wakeDelivery();
-      const view = toView(verification, now);
+      const view = await reported(verification, now, app);
       const extra = missed === null ? {} : { missedCall: { digits: missed.codeLength, caller_prefix: missed.callerPrefix, entropy_bits: missed.entropyBits } };
       return input.return_code === true ? { view, code, ...extra } : { view, ...extra };
     },
@@ -750,7 +762,7 @@ export function createVerificationService(
      * The verification; with `waitSeconds`, a long-poll that answers as soon as the status
      * changes (or the verification expires), or after the wait with the current state.
      */
-    async get(principal: Principal, id: string, waitSeconds = 0): Promise<VerificationView & { deliveries: DeliveryView[] }> {
+    async get(principal: Principal, id: string, waitSeconds = 0): Promise<ReportedVerificationView & { deliveries: DeliveryView[] }> {
       const wait = Math.min(Math.max(0, waitSeconds), MAX_WAIT_SECONDS) * 1000;
       let changed = () => {};
       let signal = new Promise<void>((resolve) => (changed = resolve));
@@ -764,7 +776,7 @@ export function createVerificationService(
           const now = deps.clock.now();
           const status = statusAt(v, now);
           if (status !== 'pending' || now >= deadline || options.shutdown.aborted) {
-            return { ...toView(v, now), deliveries: (await deps.store.deliveries.byVerification(v.id)).map(deliveryView) };
+            return { ...(await reported(v, now)), deliveries: (await deps.store.deliveries.byVerification(v.id)).map(deliveryView) };
           }
           let timer: NodeJS.Timeout | undefined;
           const timeUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.min(deadline, v.expiresAt) - now + 1)));
@@ -813,7 +825,7 @@ export function createVerificationService(
     },
 
     /** Checks a code: `valid` tells whether it was right; a wrong one uses up an attempt. */
-    async check(principal: Principal, id: string, typed: string, ip: string | null = null): Promise<VerificationView & { valid: boolean }> {
+    async check(principal: Principal, id: string, typed: string, ip: string | null = null): Promise<ReportedVerificationView & { valid: boolean }> {
       const started = performance.now();
       // Digits pass unchanged; a base32 pairing code is read as Crockford's alphabet reads it.
       const code = normalizeBase32Code(typed);
@@ -825,7 +837,7 @@ export function createVerificationService(
         throw new OutbandError('verification_awaiting_device', 'a push verification is answered on the device; only a read_back code, after the device approved, is checked here');
       }
       const now = deps.clock.now();
-      return { ...toView(decision.next ?? before, now), valid: outcome.kind === 'approved' };
+      return { ...(await reported(decision.next ?? before, now)), valid: outcome.kind === 'approved' };
     },
 
     /** Push requests a device can answer now, oldest first. */
@@ -933,10 +945,10 @@ export function createVerificationService(
       return load(applicationId, id);
     },
 
-    async cancel(principal: Principal, id: string): Promise<VerificationView> {
+    async cancel(principal: Principal, id: string): Promise<ReportedVerificationView> {
       const { decision, before } = await apply(principal.applicationId, id, { type: 'cancel' }, `client:${principal.clientId}`);
       if (decision.outcome.kind === 'closed') throw closedError(decision.outcome.status, decision.outcome.reason);
-      return toView(decision.next ?? before, deps.clock.now());
+      return reported(decision.next ?? before, deps.clock.now());
     },
 
     /**
@@ -953,7 +965,7 @@ export function createVerificationService(
      * Sends a new code, on the same channel or another enabled one. The old code stops working;
      * attempts already used stay used (SEC-07). A cooldown and a cap bound how often.
      */
-    async resend(principal: Principal, id: string, input: { channel?: Channel }): Promise<VerificationView> {
+    async resend(principal: Principal, id: string, input: { channel?: Channel }): Promise<ReportedVerificationView> {
       const app = await loadApplication(principal);
       requireEnabled(app);
       const current = await load(app.id, id);
@@ -993,7 +1005,7 @@ export function createVerificationService(
       }
       if (outcome.kind === 'resend_limit') throw new OutbandError('resend_limit_reached', `the code was already sent again ${outcome.limit} times; start a new verification`);
       options.wakeDelivery();
-      return toView(decision.next ?? before, deps.clock.now());
+      return reported(decision.next ?? before, deps.clock.now(), app);
     },
 
     /** Records the expiry of overdue verifications (the sweeper). Answers how many it recorded. */

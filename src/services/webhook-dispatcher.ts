@@ -4,6 +4,7 @@ import { nextRetryDelayMs, retryAfterMs, shouldDisable, unitFromBytes, verdictOf
 import { signatureHeader } from '../domain/webhooks/signature.ts';
 import { createWebhookStore, type WebhookMessage } from '../store/webhooks.ts';
 import type { ServiceDeps } from './deps.ts';
+import { createClaimLoop } from './claim-loop.ts';
 import { eventWrite } from './events.ts';
 import { postWebhook, type HostResolver } from './webhook-sender.ts';
 
@@ -30,11 +31,6 @@ export function createWebhookDispatcher(deps: Pick<ServiceDeps, 'store' | 'clock
   const webhooks = createWebhookStore(deps.store.database);
   // The lease outlives the longest attempt, so no other dispatcher takes a message still being sent.
   const leaseMs = options.timeoutMs + 30_000;
-  const stopping = new AbortController();
-  let running = false;
-  let woken = false;
-  let wakeUp: (() => void) | null = null;
-  let loop: Promise<void> | null = null;
 
   function secretsOf(endpoint: WebhookEndpoint, now: number): string[] {
     const secrets = [unseal(deps.keys.sealKey, endpoint.sealedSecret)];
@@ -71,7 +67,7 @@ export function createWebhookDispatcher(deps: Pick<ServiceDeps, 'store' | 'clock
     }
   }
 
-  async function attempt(message: WebhookMessage): Promise<void> {
+  async function attempt(message: WebhookMessage, stopping: AbortSignal): Promise<void> {
     const log = deps.logger.child({ webhook_message_id: message.id, webhook_id: message.endpointId, attempt: message.attempts });
     const guard = { expectedAttempts: message.attempts };
     const endpoint = await webhooks.endpoints.byIdForWorker(message.endpointId);
@@ -91,7 +87,7 @@ export function createWebhookDispatcher(deps: Pick<ServiceDeps, 'store' | 'clock
       'webhook-timestamp': String(timestamp),
       'webhook-signature': signatureHeader(secretsOf(endpoint, now), message.id, timestamp, message.payload),
     };
-    const outcome = await postWebhook(endpoint.url, message.payload, headers, { ...options, signal: stopping.signal });
+    const outcome = await postWebhook(endpoint.url, message.payload, headers, { ...options, signal: stopping });
     const statusCode = outcome.kind === 'answered' ? outcome.statusCode : null;
     const verdict = outcome.kind === 'answered' ? verdictOf(statusCode) : 'retry';
     const error =
@@ -144,77 +140,25 @@ export function createWebhookDispatcher(deps: Pick<ServiceDeps, 'store' | 'clock
     if (disableFor !== null) await disable(endpoint.id, disableFor);
   }
 
-  function attemptLogged(message: WebhookMessage): Promise<void> {
-    return attempt(message).catch((error: unknown) => deps.logger.error({ err: error, webhook_message_id: message.id }, 'webhook dispatcher error'));
-  }
-
-  /** Sends what is due now and waits for it; answers how many messages it took. */
-  async function runOnce(): Promise<number> {
-    const claimed = await webhooks.messages.claim(deps.clock.now(), BATCH, leaseMs);
-    await Promise.all(claimed.map(attemptLogged));
-    return claimed.length;
-  }
-
-  async function run(): Promise<void> {
-    const inFlight = new Set<Promise<void>>();
-    while (running) {
-      woken = false;
-      const free = BATCH - inFlight.size;
-      let took = 0;
-      if (free > 0) {
-        try {
-          const claimed = await webhooks.messages.claim(deps.clock.now(), free, leaseMs);
-          took = claimed.length;
-          for (const message of claimed) {
-            const sending: Promise<void> = attemptLogged(message).finally(() => {
-              inFlight.delete(sending);
-              woken = true;
-              wakeUp?.();
-            });
-            inFlight.add(sending);
-          }
-        } catch (error) {
-          deps.logger.error({ err: error }, 'webhook dispatcher could not claim messages');
-        }
-      }
-      if (!running) break;
-      if ((took > 0 && took === free) || woken) continue;
-      const dueAt = await webhooks.messages.nextDueAt().catch(() => null);
-      // At least a short pause: a due message another node holds must not make this loop spin.
-      const sleep = dueAt === null ? IDLE_POLL_MS : Math.max(50, Math.min(IDLE_POLL_MS, dueAt - deps.clock.now()));
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, sleep);
-        wakeUp = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        if (woken) wakeUp();
-      });
-      wakeUp = null;
-    }
-    await Promise.all(inFlight);
-  }
+  const loop = createClaimLoop(
+    deps,
+    {
+      claim: (now, limit) => webhooks.messages.claim(now, limit, leaseMs),
+      handle: attempt,
+      nextDueAt: () => webhooks.messages.nextDueAt(),
+    },
+    // At least a short pause: a due message another node holds must not make this loop spin.
+    { name: 'webhook dispatcher', batch: BATCH, idlePollMs: IDLE_POLL_MS, minSleepMs: 50 },
+  );
 
   return {
-    runOnce,
-    start(): void {
-      if (running) return;
-      running = true;
-      loop = run();
-    },
+    /** Sends what is due now and waits for it; answers how many messages it took. */
+    runOnce: loop.runOnce,
+    start: loop.start,
     /** Something was queued (an event was appended): look now. */
-    wake(): void {
-      woken = true;
-      wakeUp?.();
-    },
+    wake: loop.wake,
     /** Stops claiming and waits for attempts under way, cutting them off after `graceMs`. */
-    async stop(graceMs = 5000): Promise<void> {
-      running = false;
-      wakeUp?.();
-      const timer = setTimeout(() => stopping.abort(), graceMs);
-      await loop;
-      clearTimeout(timer);
-    },
+    stop: loop.stop,
   };
 }
 

@@ -238,6 +238,16 @@ export interface AuthenticatorFailuresTable {
   updated_at: number;
 }
 
+/** An approved verification spent as the prior authentication of a change, once (SEC-12). */
+export interface StepUpsTable {
+  application_id: string;
+  verification_id: string;
+  user_id: string;
+  /** What it authorised, e.g. `phone_change`. */
+  used_for: string;
+  used_at: number;
+}
+
 export interface MetaTable {
   key: string;
   value: string;
@@ -274,4 +284,5 @@ export interface Tables {
   fraud_marks: FraudMarksTable;
   fraud_blocks: FraudBlocksTable;
   authenticator_failures: AuthenticatorFailuresTable;
+  step_ups: StepUpsTable;
 }

@@ -309,6 +309,23 @@ export function createStore(database: Database) {
           .execute();
         return rows.map(toDevice);
       },
+      /**
+       * The users other than `exceptUserId` that hold a device (pending or paired, of any kind) on
+       * `address` in the application, at most `limit` of them: the device share cap (SEC-30).
+       */
+      async otherUsersOnAddress(applicationId: string, address: string, exceptUserId: string, limit: number): Promise<string[]> {
+        const rows = await db
+          .selectFrom('devices')
+          .select('user_id')
+          .distinct()
+          .where('application_id', '=', applicationId)
+          .where('address', '=', address)
+          .where('user_id', '!=', exceptUserId)
+          .orderBy('user_id')
+          .limit(limit)
+          .execute();
+        return rows.map((r) => r.user_id);
+      },
       /** The pending push enrolment an activation token belongs to, by the token's HMAC. */
       async byActivationHmac(hmac: string): Promise<Device | undefined> {
         const row = await db.selectFrom('devices').selectAll().where('activation_hmac', '=', hmac).executeTakeFirst();
@@ -534,6 +551,14 @@ export function createStore(database: Database) {
           .where('locked_at', 'is not', null)
           .execute();
         return rows.map((r) => r.authenticator);
+      },
+    },
+
+    stepUps: {
+      /** Whether a verification was spent as a step-up already (SEC-12). */
+      async used(applicationId: string, verificationId: string): Promise<boolean> {
+        const row = await db.selectFrom('step_ups').select('verification_id').where('application_id', '=', applicationId).where('verification_id', '=', verificationId).executeTakeFirst();
+        return row !== undefined;
       },
     },
 

@@ -101,7 +101,9 @@ export type Write =
   /** A successful answer clears the count of an authenticator that is not locked. */
   | { kind: 'authenticator.success'; applicationId: string; authenticator: string }
   /** An admin re-binds a locked authenticator: its count and lock are gone. */
-  | { kind: 'authenticator.unlock'; applicationId: string; authenticator: string };
+  | { kind: 'authenticator.unlock'; applicationId: string; authenticator: string }
+  /** An approved verification spent as a step-up (SEC-12): a second spend of it is a `duplicate`. */
+  | { kind: 'stepUp.consume'; applicationId: string; verificationId: string; userId: string; usedFor: string; at: number };
 
 /** One usage counter: an application's subject (`user:<id>`, `to:<recipient>`, `application`), channel and day. */
 export interface UsageCounterKey {
@@ -418,6 +420,12 @@ export async function applyWrites(trx: Transaction<Tables> | Kysely<Tables>, uni
         break;
       case 'authenticator.unlock':
         await trx.deleteFrom('authenticator_failures').where('application_id', '=', write.applicationId).where('authenticator', '=', write.authenticator).execute();
+        break;
+      case 'stepUp.consume':
+        await trx
+          .insertInto('step_ups')
+          .values({ application_id: write.applicationId, verification_id: write.verificationId, user_id: write.userId, used_for: write.usedFor, used_at: write.at })
+          .execute();
         break;
       case 'event.append': {
         const e = write.event;

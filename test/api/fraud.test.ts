@@ -147,6 +147,19 @@ for (const dialect of dialects()) {
       assert.equal((await start({ channel: 'email', to: 'a@example.co.uk' })).statusCode, 201);
     });
 
+    test('SEC-33 countries are allowed per channel: NL and DE for SMS only, so +49 by voice is refused while +49 by SMS is sent; a safe-listed number in a refused country passes', async (t) => {
+      const { server, tenant, start } = await setup(t, dialect, {
+        channels: { voice: { enabled: true, provider: 'outbox' } },
+        allowed_countries: { sms: ['NL', 'DE'], voice: ['NL'] },
+      });
+      assertProblem(await start({ channel: 'sms', to: '+447400123456' }), 422, 'destination_not_allowed');
+      assertProblem(await start({ channel: 'voice', to: '+4915123456789' }), 422, 'destination_not_allowed');
+      assert.equal(await queued(server, tenant), 0);
+      assert.equal((await start({ channel: 'sms', to: '+4915123456789' })).statusCode, 201);
+      assert.equal((await tenant.request('PATCH', '/v1/settings', { fraud: { safe_list: ['+447400123456'] } })).statusCode, 200);
+      assert.equal((await start({ channel: 'sms', to: '+447400123456' })).statusCode, 201, 'the safe list overrides the country block for that number');
+    });
+
     test('must-show 4, SEC-35: premium-rate, shared-cost and unknown number types are refused by default, nothing sent; a safe-listed number passes', async (t) => {
       const { server, tenant, start } = await setup(t, dialect);
       const premium = await start({ channel: 'sms', to: '+449098790123' });
@@ -192,3 +205,80 @@ for (const dialect of dialects()) {
     });
   });
 }
+
+for (const dialect of dialects()) {
+  describe(`${dialect}: volume and conversion, number intelligence`, () => {
+    test('SEC-34 100 unconverted verifications to a prefix block the next start (low_conversion, fraud.suspected); after the block window it passes; a repeat blocks twice as long', async (t) => {
+      const { clock, tenant, start, check } = await setup(t, dialect, {
+        fraud: { prefix_velocity: { max: 10_000 }, low_conversion: { scope: 'prefix', min_volume: 100, min_rate_percent: 10, block_seconds: 900 } },
+      });
+      const burst = async (from: number) => {
+        for (let i = from; i < from + 100; i++) assert.equal((await start({ channel: 'sms', to: `+31612345${String(i % 1000).padStart(3, '0')}` })).statusCode, 201);
+      };
+      await burst(0);
+      const first = assertProblem(await start({ channel: 'sms', to: '+31612345999' }), 403, 'verification_blocked');
+      assert.deepEqual([first['reasons'], first['retry_after']], [['low_conversion'], 900]);
+      assert.equal((await start({ channel: 'sms', to: '+31611122233' })).statusCode, 201, 'another prefix passes');
+      const suspected = await eventsOf(tenant, 'fraud.suspected');
+      assert.deepEqual([suspected.length, suspected[0]!.data['signal'], suspected[0]!.data['prefix'], suspected[0]!.data['started']], [1, 'low_conversion', '+31612345', 100]);
+
+      clock.advance(900_000 + 1);
+      await burst(100);
+      const second = assertProblem(await start({ channel: 'sms', to: '+31612345998' }), 403, 'verification_blocked');
+      assert.deepEqual([second['reasons'], second['retry_after']], [['low_conversion'], 1800], 'the second block lasts twice as long');
+
+      // A prefix whose verifications are approved is not blocked at the same volume.
+      clock.advance(1800_000 + 1);
+      for (let i = 0; i < 100; i++) {
+        const s = (await start({ channel: 'sms', to: `+31687654${String(i).padStart(3, '0')}` })).json() as { id: string; code: string };
+        if (i % 5 === 0) assert.equal(((await check(s.id, s.code)).json() as { valid: boolean }).valid, true);
+      }
+      assert.equal((await start({ channel: 'sms', to: '+31687654999' })).statusCode, 201, '20 % approved is above the 10 % floor');
+    });
+  });
+}
+
+/** A number-lookup service on 127.0.0.1 answering each number from `answers`. */
+async function lookupService(answers: Map<string, Record<string, unknown>>): Promise<{ url: string; close(): Promise<void> }> {
+  const { createServer } = await import('node:http');
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c));
+    req.on('end', () => {
+      const { number } = JSON.parse(body) as { number: string };
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(answers.get(number) ?? {}));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as import('node:net').AddressInfo;
+  return { url: `http://127.0.0.1:${port}/lookup`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+describe('number intelligence through an HTTP lookup', () => {
+  test('SEC-15 line type is policy: a VoIP number is refused (line_type_not_permitted) while the policy denies it and sent once it allows it, at once', async (t) => {
+    const service = await lookupService(new Map([['+31612345678', { line_type: 'voip' }]]));
+    t.after(() => service.close());
+    const server = await startTestServer({ env: { OUTBAND_WORKERS: 'false', NUMBER_LOOKUP: 'http', NUMBER_LOOKUP_HTTP_URL: service.url } });
+    t.after(() => server.close());
+    const tenant = await server.tenant({ plan: 'licensed' });
+    assert.equal((await tenant.request('PATCH', '/v1/settings', { fraud: { voip: 'deny' } })).statusCode, 200);
+    assertProblem(await tenant.request('POST', '/v1/verifications', { channel: 'sms', to: '+31612345678' }), 422, 'line_type_not_permitted');
+    assert.equal(await queued(server, tenant), 0);
+    assert.equal((await tenant.request('POST', '/v1/verifications', { channel: 'sms', to: '+31612345679' })).statusCode, 201, 'a mobile number passes');
+    assert.equal((await tenant.request('PATCH', '/v1/settings', { fraud: { voip: 'allow' } })).statusCode, 200);
+    assert.equal((await tenant.request('POST', '/v1/verifications', { channel: 'sms', to: '+31612345678' })).statusCode, 201);
+  });
+
+  test('a SIM swapped within fraud.sim_swap_block_seconds blocks the number (verification_blocked, sim_swap); 0 turns the signal off', async (t) => {
+    const service = await lookupService(new Map([['+31612345678', { line_type: 'mobile', sim_swapped_at: new Date(Date.now() - 86_400_000).toISOString() }]]));
+    t.after(() => service.close());
+    const server = await startTestServer({ env: { OUTBAND_WORKERS: 'false', NUMBER_LOOKUP: 'http', NUMBER_LOOKUP_HTTP_URL: service.url } });
+    t.after(() => server.close());
+    const tenant = await server.tenant({ plan: 'licensed' });
+    const refused = assertProblem(await tenant.request('POST', '/v1/verifications', { channel: 'sms', to: '+31612345678' }), 403, 'verification_blocked');
+    assert.deepEqual(refused['reasons'], ['sim_swap']);
+    assert.equal((await tenant.request('PATCH', '/v1/settings', { fraud: { sim_swap_block_seconds: 0 } })).statusCode, 200);
+    assert.equal((await tenant.request('POST', '/v1/verifications', { channel: 'sms', to: '+31612345678' })).statusCode, 201);
+  });
+});

@@ -32,6 +32,7 @@ async function enrolPhone(tenant: Tenant, userId: string, capabilities: Array<'p
   const seen: DeviceRequest[] = [];
   const withdrawn: Array<{ id: string; status: string }> = [];
   const waiters: Array<(r: DeviceRequest) => void> = [];
+  const unclaimed: DeviceRequest[] = [];
   const stop = new AbortController();
   const opened = new Promise<void>((resolve) => {
     void client.stream({
@@ -39,7 +40,10 @@ async function enrolPhone(tenant: Tenant, userId: string, capabilities: Array<'p
       onOpen: resolve,
       onRequest: (r) => {
         seen.push(r);
-        waiters.shift()?.(r);
+        // A request that arrives before next() is asked for is kept for it, not lost.
+        const waiter = waiters.shift();
+        if (waiter === undefined) unclaimed.push(r);
+        else waiter(r);
       },
       onWithdrawn: (w) => withdrawn.push(w),
       onRevoked: () => {},
@@ -51,7 +55,10 @@ async function enrolPhone(tenant: Tenant, userId: string, capabilities: Array<'p
     client,
     seen,
     withdrawn,
-    next: () => new Promise<DeviceRequest>((resolve) => waiters.push(resolve)),
+    next: () => {
+      const early = unclaimed.shift();
+      return early !== undefined ? Promise.resolve(early) : new Promise<DeviceRequest>((resolve) => waiters.push(resolve));
+    },
     stop: () => stop.abort(),
   };
 }

@@ -127,6 +127,7 @@ export function unlimited(): Partial<ApplicationSettings> {
       pushCooldown: { ...fraud.pushCooldown, max: wide },
       prefixVelocity: { ...fraud.prefixVelocity, max: wide },
       countryVelocity: { ...fraud.countryVelocity, max: wide },
+      lowConversion: { ...fraud.lowConversion, minVolume: wide },
     },
   };
 }

@@ -3,9 +3,10 @@ import { IntlMessageFormat } from 'intl-messageformat';
 /**
  * Security notices about a user's devices (SEC-28): when a device is paired or removed, the
  * user hears of it on the other addresses they have, so that a device linked by someone else
- * does not go unnoticed. Plain words per language; {app_name} and {device_name} only.
+ * does not go unnoticed; likewise when the account's phone number changes (SEC-12), with the new
+ * number masked in {device_name}. Plain words per language; {app_name} and {device_name} only.
  */
-export type DeviceNoticeKind = 'paired' | 'unpaired';
+export type DeviceNoticeKind = 'paired' | 'unpaired' | 'phone_changed';
 
 interface NoticeWords {
   subject: string;
@@ -22,6 +23,10 @@ const NOTICES: Readonly<Record<string, Record<DeviceNoticeKind, NoticeWords>>> =
       subject: 'A device was removed from your {app_name} account',
       text: '{app_name}: the device "{device_name}" was removed from your account. If this wasn\'t you, contact {app_name} now.',
     },
+    phone_changed: {
+      subject: 'The phone number of your {app_name} account was changed',
+      text: '{app_name}: the phone number of your account was changed to {device_name}. If this wasn\'t you, contact {app_name} now.',
+    },
   },
   nl: {
     paired: {
@@ -31,6 +36,10 @@ const NOTICES: Readonly<Record<string, Record<DeviceNoticeKind, NoticeWords>>> =
     unpaired: {
       subject: 'Er is een apparaat verwijderd uit je {app_name}-account',
       text: '{app_name}: het apparaat "{device_name}" is verwijderd uit je account. Was jij dit niet? Neem dan nu contact op met {app_name}.',
+    },
+    phone_changed: {
+      subject: 'Het telefoonnummer van je {app_name}-account is gewijzigd',
+      text: '{app_name}: het telefoonnummer van je account is gewijzigd in {device_name}. Was jij dit niet? Neem dan nu contact op met {app_name}.',
     },
   },
   de: {
@@ -42,6 +51,10 @@ const NOTICES: Readonly<Record<string, Record<DeviceNoticeKind, NoticeWords>>> =
       subject: 'Ein Gerät wurde aus Ihrem {app_name}-Konto entfernt',
       text: '{app_name}: Das Gerät "{device_name}" wurde aus Ihrem Konto entfernt. Waren Sie das nicht? Wenden Sie sich jetzt an {app_name}.',
     },
+    phone_changed: {
+      subject: 'Die Telefonnummer Ihres {app_name}-Kontos wurde geändert',
+      text: '{app_name}: Die Telefonnummer Ihres Kontos wurde in {device_name} geändert. Waren Sie das nicht? Wenden Sie sich jetzt an {app_name}.',
+    },
   },
   fr: {
     paired: {
@@ -52,6 +65,10 @@ const NOTICES: Readonly<Record<string, Record<DeviceNoticeKind, NoticeWords>>> =
       subject: 'Un appareil a été retiré de votre compte {app_name}',
       text: '{app_name} : l\'appareil "{device_name}" a été retiré de votre compte. Si ce n\'était pas vous, contactez {app_name} dès maintenant.',
     },
+    phone_changed: {
+      subject: 'Le numéro de téléphone de votre compte {app_name} a été modifié',
+      text: '{app_name} : le numéro de téléphone de votre compte a été remplacé par {device_name}. Si ce n\'était pas vous, contactez {app_name} dès maintenant.',
+    },
   },
   es: {
     paired: {
@@ -61,6 +78,10 @@ const NOTICES: Readonly<Record<string, Record<DeviceNoticeKind, NoticeWords>>> =
     unpaired: {
       subject: 'Se ha quitado un dispositivo de tu cuenta de {app_name}',
       text: '{app_name}: se ha quitado el dispositivo "{device_name}" de tu cuenta. Si no has sido tú, contacta ahora con {app_name}.',
+    },
+    phone_changed: {
+      subject: 'Se ha cambiado el número de teléfono de tu cuenta de {app_name}',
+      text: '{app_name}: el número de teléfono de tu cuenta se ha cambiado a {device_name}. Si no has sido tú, contacta ahora con {app_name}.',
     },
   },
 };

@@ -1,6 +1,6 @@
 import type { ApplicationSettings, AssuranceProfile, Channel } from '../application.ts';
 import { OutbandError } from '../errors.ts';
-import type { Matching, Purpose } from '../verification/verification.ts';
+import type { Matching, Purpose, Verification } from '../verification/verification.ts';
 
 /**
  * The `nist` assurance profile as a table: each rule names its row in shared/SECURITY.md and
@@ -29,7 +29,7 @@ export interface AssuranceRow {
 export const ROWS = {
   code: { row: 'SEC-01', source: 'NIST SP 800-63B-4 §3.1.3.2', requirement: 'an authentication code has at least 6 digits' },
   ttl: { row: 'SEC-02', source: 'NIST SP 800-63B-4 §3.1.3.2', requirement: 'an authentication code is valid for at most 600 s' },
-  confirmed: { row: 'SEC-12', source: 'NIST SP 800-63B-4 §3.1.3.3, §4.1.2', requirement: 'a phone number authenticates only after it was confirmed (paired) for the user' },
+  confirmed: { row: 'SEC-12', source: 'NIST SP 800-63B-4 §3.1.3.3, §4.1.2', requirement: 'a phone number authenticates only after it was confirmed (paired) for the user, and binding a new one needs a step-up' },
   restricted: { row: 'SEC-13', source: 'NIST SP 800-63B-4 §3.1.3.3, §3.2.9', requirement: 'sms and voice are restricted authenticators: the user is told the risk and offered an unrestricted alternative' },
   email: { row: 'SEC-16', source: 'NIST SP 800-63B-4 §3.1.3.1', requirement: 'e-mail is not an authenticator: e-mail codes only confirm a contact' },
   missedCall: { row: 'SEC-17', source: 'NIST SP 800-63B-4 §3.1.3.2', requirement: 'a missed call is a possession check, not an authenticator' },
@@ -50,7 +50,7 @@ export function settingsUnmet(settings: Pick<ApplicationSettings, 'ttlSeconds' |
 
 /**
  * What `standard` does not meet: the settings rows its values break, and the rows only the nist
- * profile enforces (an unconfirmed number may authenticate, e-mail may authenticate, pairing
+ * profile enforces (an unconfirmed number may authenticate and a new one binds without a step-up, e-mail may authenticate, pairing
  * codes are 6 digits and may go by e-mail). Under nist: nothing, since nothing breaking it is accepted.
  */
 export function profileUnmet(settings: Pick<ApplicationSettings, 'ttlSeconds' | 'codeLength' | 'push' | 'assuranceProfile'>): Unmet[] {
@@ -86,6 +86,46 @@ export function verificationUnmet(v: EffectiveVerification): Unmet[] {
   if (v.channels.includes('email')) out.push(unmet(ROWS.email, 'channel'));
   if (v.channels.includes('missed_call')) out.push(unmet(ROWS.missedCall, 'channel'));
   return out;
+}
+
+/** The assurance report every verification response carries (docs/assurance.md). */
+export interface VerificationAssuranceReport {
+  profile: AssuranceProfile;
+  /** NIST rows this verification does not meet; always empty under nist, which refuses them at the start. */
+  unmet: Unmet[];
+  /** sms and voice: a restricted authenticator (SEC-13). */
+  restricted: boolean;
+  /** Restricted, and the user has no paired push authenticator to offer instead; null without a user. */
+  alternative_required: boolean | null;
+}
+
+/**
+ * A verification's assurance report under `profile`. `hasPushAuthenticator`: whether its user has
+ * a paired push authenticator, asked only of a restricted verification with a user (null otherwise).
+ */
+export function verificationReport(
+  profile: AssuranceProfile,
+  v: Pick<Verification, 'channel' | 'purpose' | 'createdAt' | 'expiresAt' | 'codeLength' | 'push' | 'userId'>,
+  hasPushAuthenticator: boolean | null,
+): VerificationAssuranceReport {
+  const restricted = isRestricted(v.channel);
+  const rows: Unmet[] = [];
+  if (profile === 'standard') {
+    rows.push(
+      ...verificationUnmet({
+        channel: v.channel,
+        channels: [v.channel],
+        purpose: v.purpose,
+        ttlSeconds: Math.round((v.expiresAt - v.createdAt) / 1000),
+        codeLength: v.channel === 'push' || v.channel === 'missed_call' ? null : v.codeLength,
+        matching: v.push?.matching ?? null,
+      }),
+    );
+    // Under standard a number authenticates whether or not the user confirmed it.
+    if (restricted && v.purpose === 'authentication') rows.push(unmet(ROWS.confirmed, 'assurance_profile'));
+  }
+  const alternativeRequired = !restricted ? false : v.userId === null || hasPushAuthenticator === null ? null : !hasPushAuthenticator;
+  return { profile, unmet: rows, restricted, alternative_required: alternativeRequired };
 }
 
 /** SMS and voice are restricted authenticators (SEC-13). */

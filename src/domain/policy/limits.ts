@@ -17,10 +17,13 @@ export const TRIAL = { verificationsPerUserPerDay: 5, pairingMessages: 100 } as 
 export const DAILY_CAP = { min: 1, max: 10_000_000 } as const;
 /** Consecutive failures per authenticator: NIST SP 800-63B-4 §3.2.2 allows at most 100. */
 export const AUTHENTICATOR_FAILURE_CAP = { min: 1, max: 100, default: 20 } as const;
+/** Users whose devices may share one phone number or e-mail address; pairing it for one more is refused (SEC-30). */
+export const DEVICE_SHARE_CAP = { min: 1, max: 100, default: 5 } as const;
 
 export function defaultFraudSettings(): FraudSettings {
   return {
     authenticatorFailureCap: AUTHENTICATOR_FAILURE_CAP.default,
+    deviceShareCap: DEVICE_SHARE_CAP.default,
     recipientFailures: { max: 10, windowSeconds: 3600, coolOffSeconds: 3600 },
     recipientSends: { max: 5, windowSeconds: 600 },
     pushCooldown: { max: 3, windowSeconds: 600, coolOffSeconds: 600 },
@@ -29,5 +32,8 @@ export function defaultFraudSettings(): FraudSettings {
     refusedNumberTypes: ['PREMIUM_RATE', 'SHARED_COST', 'UNKNOWN'],
     voip: 'allow',
     safeList: [],
+    lowConversion: { scope: 'country', minVolume: 100, minRatePercent: 10, windowSeconds: 3600, blockSeconds: 900 },
+    simSwapBlockSeconds: 7 * 86_400,
+    portBlockSeconds: 0,
   };
 }

@@ -14,7 +14,7 @@ import {
 } from '../application.ts';
 import { MAX_DEVICES } from '../device/device.ts';
 import { OutbandError } from '../errors.ts';
-import { AUTHENTICATOR_FAILURE_CAP, CODE_LENGTH, DAILY_CAP, MAX_ATTEMPTS, TTL_SECONDS, USAGE_LIMIT } from './limits.ts';
+import { AUTHENTICATOR_FAILURE_CAP, CODE_LENGTH, DEVICE_SHARE_CAP, DAILY_CAP, MAX_ATTEMPTS, TTL_SECONDS, USAGE_LIMIT } from './limits.ts';
 
 /**
  * Application settings as the API shows and takes them (snake_case), and the pure rules of a
@@ -29,7 +29,17 @@ export const FRAUD_RANGES = {
   count: { min: 1, max: 100_000 },
   windowSeconds: { min: 60, max: 7 * 86_400 },
   coolOffSeconds: { min: 60, max: 7 * 86_400 },
+  /** How recent a SIM swap or port refuses a number: 0 (never) to 90 days. */
+  recentChangeSeconds: { min: 0, max: 90 * 86_400 },
 } as const;
+
+export interface LowConversionView {
+  scope: 'country' | 'prefix';
+  min_volume: number;
+  min_rate_percent: number;
+  window_seconds: number;
+  block_seconds: number;
+}
 
 /** Number types libphonenumber knows, as refused_number_types may name them (UNKNOWN: a number of no known type). */
 export const NUMBER_TYPES = [
@@ -57,6 +67,7 @@ export interface WindowView {
 
 export interface FraudView {
   authenticator_failure_cap: number;
+  device_share_cap: number;
   recipient_failures: WindowView & { cool_off_seconds: number };
   recipient_sends: WindowView;
   push_cooldown: WindowView & { cool_off_seconds: number };
@@ -65,6 +76,9 @@ export interface FraudView {
   refused_number_types: string[];
   voip: 'allow' | 'deny';
   safe_list: string[];
+  low_conversion: LowConversionView;
+  sim_swap_block_seconds: number;
+  port_block_seconds: number;
 }
 
 /** The settings as GET /v1/settings shows them, without the assurance report the service adds. */
@@ -128,6 +142,7 @@ export function settingsFields(app: Pick<Application, 'plan' | 'settings'>): Set
     daily_caps: Object.fromEntries(CHANNELS.map((c) => [c, s.dailyCaps[c] ?? null])) as SettingsFields['daily_caps'],
     fraud: {
       authenticator_failure_cap: f.authenticatorFailureCap,
+      device_share_cap: f.deviceShareCap,
       recipient_failures: { max: f.recipientFailures.max, window_seconds: f.recipientFailures.windowSeconds, cool_off_seconds: f.recipientFailures.coolOffSeconds },
       recipient_sends: { max: f.recipientSends.max, window_seconds: f.recipientSends.windowSeconds },
       push_cooldown: { max: f.pushCooldown.max, window_seconds: f.pushCooldown.windowSeconds, cool_off_seconds: f.pushCooldown.coolOffSeconds },
@@ -136,6 +151,15 @@ export function settingsFields(app: Pick<Application, 'plan' | 'settings'>): Set
       refused_number_types: [...f.refusedNumberTypes],
       voip: f.voip,
       safe_list: [...f.safeList],
+      low_conversion: {
+        scope: f.lowConversion.scope,
+        min_volume: f.lowConversion.minVolume,
+        min_rate_percent: f.lowConversion.minRatePercent,
+        window_seconds: f.lowConversion.windowSeconds,
+        block_seconds: f.lowConversion.blockSeconds,
+      },
+      sim_swap_block_seconds: f.simSwapBlockSeconds,
+      port_block_seconds: f.portBlockSeconds,
     },
     assurance_profile: s.assuranceProfile,
     restricted_authenticators: s.restrictedAuthenticators,
@@ -160,9 +184,27 @@ function windowOf<T extends { max: number; windowSeconds: number }>(field: strin
   return { ...current, max: patch.max ?? current.max, windowSeconds: patch.window_seconds ?? current.windowSeconds };
 }
 
+function lowConversionOf(current: FraudSettings['lowConversion'], patch: Partial<LowConversionView> | undefined): FraudSettings['lowConversion'] {
+  if (patch === undefined) return current;
+  inRange('fraud.low_conversion.min_volume', patch.min_volume, FRAUD_RANGES.count);
+  inRange('fraud.low_conversion.min_rate_percent', patch.min_rate_percent, { min: 0, max: 100 });
+  inRange('fraud.low_conversion.window_seconds', patch.window_seconds, FRAUD_RANGES.windowSeconds);
+  inRange('fraud.low_conversion.block_seconds', patch.block_seconds, FRAUD_RANGES.coolOffSeconds);
+  return {
+    scope: patch.scope ?? current.scope,
+    minVolume: patch.min_volume ?? current.minVolume,
+    minRatePercent: patch.min_rate_percent ?? current.minRatePercent,
+    windowSeconds: patch.window_seconds ?? current.windowSeconds,
+    blockSeconds: patch.block_seconds ?? current.blockSeconds,
+  };
+}
+
 function fraudOf(current: FraudSettings, patch: SettingsPatch['fraud']): FraudSettings {
   if (patch === undefined) return current;
+  inRange('fraud.sim_swap_block_seconds', patch.sim_swap_block_seconds, FRAUD_RANGES.recentChangeSeconds);
+  inRange('fraud.port_block_seconds', patch.port_block_seconds, FRAUD_RANGES.recentChangeSeconds);
   inRange('fraud.authenticator_failure_cap', patch.authenticator_failure_cap, AUTHENTICATOR_FAILURE_CAP);
+  inRange('fraud.device_share_cap', patch.device_share_cap, DEVICE_SHARE_CAP);
   inRange('fraud.recipient_failures.cool_off_seconds', patch.recipient_failures?.cool_off_seconds, FRAUD_RANGES.coolOffSeconds);
   inRange('fraud.push_cooldown.cool_off_seconds', patch.push_cooldown?.cool_off_seconds, FRAUD_RANGES.coolOffSeconds);
   inRange('fraud.country_velocity.block_seconds', patch.country_velocity?.block_seconds, FRAUD_RANGES.coolOffSeconds);
@@ -177,6 +219,7 @@ function fraudOf(current: FraudSettings, patch: SettingsPatch['fraud']): FraudSe
   }
   return {
     authenticatorFailureCap: patch.authenticator_failure_cap ?? current.authenticatorFailureCap,
+    deviceShareCap: patch.device_share_cap ?? current.deviceShareCap,
     recipientFailures: {
       ...windowOf('fraud.recipient_failures', current.recipientFailures, patch.recipient_failures),
       coolOffSeconds: patch.recipient_failures?.cool_off_seconds ?? current.recipientFailures.coolOffSeconds,
@@ -194,6 +237,9 @@ function fraudOf(current: FraudSettings, patch: SettingsPatch['fraud']): FraudSe
     refusedNumberTypes: patch.refused_number_types === undefined ? current.refusedNumberTypes : [...new Set(patch.refused_number_types)],
     voip: patch.voip ?? current.voip,
     safeList: patch.safe_list === undefined ? current.safeList : [...new Set(patch.safe_list)],
+    lowConversion: lowConversionOf(current.lowConversion, patch.low_conversion),
+    simSwapBlockSeconds: patch.sim_swap_block_seconds ?? current.simSwapBlockSeconds,
+    portBlockSeconds: patch.port_block_seconds ?? current.portBlockSeconds,
   };
 }
 

@@ -53,6 +53,9 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService }> = asy
       schema: {
         tags: ['users'],
         summary: 'Change a user',
+        description:
+          'Setting or changing `phone` binds a new authenticator (SEC-12): it is recorded as `authenticator.bound` and the user is told on their e-mail and previous number. ' +
+          'Under the nist profile, for a user with a paired authenticator, it needs `step_up_verification_id` (403 step_up_required, step_up_invalid).',
         params: UserParams,
         body: UserPatchBody,
         response: { 200: UserView, ...problems(400, 401, 403, 404, 409, 413, 415, 422) },

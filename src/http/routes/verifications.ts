@@ -1,15 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { VerificationService } from '../../services/verifications.ts';
-import type { PolicyService } from '../../services/policies.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { openEventStream } from '../sse.ts';
 import { problems } from '../schemas/common.ts';
 import { CheckBody, CheckResult, ResendBody, VerificationDetail, VerificationParams, VerificationStartBody, VerificationStarted, VerificationView, WaitQuery } from '../schemas/verifications.ts';
 
-export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: VerificationService; policies: Pick<PolicyService, 'verificationAssurance'>; shutdown: AbortSignal }> = async (
-  app,
-  { verifications, policies, shutdown },
-) => {
+// Every response about a verification (start, read, stream, check, resend, cancel) carries its
+// assurance report: the service builds it into the view, from the application it has loaded.
+export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: VerificationService; shutdown: AbortSignal }> = async (app, { verifications, shutdown }) => {
   app.post(
     '/',
     {
@@ -23,10 +21,8 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: Veri
       },
     },
     async (request, reply) => {
-      const principal = principalOf(request);
-      const { view, code, missedCall, push } = await verifications.start(principal, request.body);
-      const assurance = await policies.verificationAssurance(principal.applicationId, view.id);
-      return reply.code(201).send({ ...view, assurance, ...(code === undefined ? {} : { code }), ...missedCall, ...push });
+      const { view, code, missedCall, push } = await verifications.start(principalOf(request), request.body);
+      return reply.code(201).send({ ...view, ...(code === undefined ? {} : { code }), ...missedCall, ...push });
     },
   );
 
@@ -43,11 +39,7 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: Veri
         response: { 200: VerificationDetail, ...problems(400, 401, 403, 404) },
       },
     },
-    async (request) => {
-      const principal = principalOf(request);
-      const view = await verifications.get(principal, request.params.id, request.query.wait ?? 0);
-      return { ...view, assurance: await policies.verificationAssurance(principal.applicationId, view.id) };
-    },
+    async (request) => verifications.get(principalOf(request), request.params.id, request.query.wait ?? 0),
   );
 
   app.get(
@@ -57,7 +49,8 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: Veri
       schema: {
         tags: ['verifications'],
         summary: "Follow a verification's status (Server-Sent Events)",
-        description: 'A `status` event with the verification now and at every change; the stream ends after the final status. Reconnecting is safe: the first event is always the current state.',
+        description:
+          'A `status` event with the verification now and at every change, as GET answers it (with `deliveries` and `assurance`); the stream ends after the final status. Reconnecting is safe: the first event is always the current state.',
         params: VerificationParams,
         response: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...problems(400, 401, 403, 404) },
       },

@@ -1,6 +1,6 @@
 import { Type, type TSchema } from 'typebox';
 import { MAX_DEVICES } from '../../domain/device/device.ts';
-import { AUTHENTICATOR_FAILURE_CAP, CODE_LENGTH, DAILY_CAP, MAX_ATTEMPTS, TTL_SECONDS, USAGE_LIMIT } from '../../domain/policy/limits.ts';
+import { AUTHENTICATOR_FAILURE_CAP, CODE_LENGTH, DEVICE_SHARE_CAP, DAILY_CAP, MAX_ATTEMPTS, TTL_SECONDS, USAGE_LIMIT } from '../../domain/policy/limits.ts';
 import { FRAUD_RANGES } from '../../domain/policy/settings.ts';
 
 // Ranges are in the descriptions, not in the schema: a value out of range is answered 422
@@ -37,6 +37,9 @@ const blockSeconds = int(`Seconds a country stays blocked, ${range(FRAUD_RANGES.
 
 const fraudProperties = {
   authenticator_failure_cap: int(`Consecutive failures per authenticator before it is locked, ${range(AUTHENTICATOR_FAILURE_CAP)} (NIST: at most 100)`),
+  device_share_cap: int(
+    `Users whose devices may share one phone number or e-mail address; pairing it for one more user is 409 device_share_limit (SEC-30), ${range(DEVICE_SHARE_CAP)}`,
+  ),
   recipient_failures: Type.Object(windowFields('Failed codes per recipient', { cool_off_seconds: coolOff }), { additionalProperties: false, description: 'Failed codes per recipient across verifications' }),
   recipient_sends: Type.Object(windowFields('Messages per recipient'), { additionalProperties: false, description: 'Messages sent to one recipient in a window' }),
   push_cooldown: Type.Object(windowFields('Unanswered or denied pushes per user', { cool_off_seconds: coolOff }), { additionalProperties: false, description: 'Push bombing guard' }),
@@ -45,6 +48,18 @@ const fraudProperties = {
   refused_number_types: Type.Array(Type.String({ description: 'A libphonenumber number type' }), { maxItems: 20, description: 'Number types refused for phone channels, e.g. PREMIUM_RATE, SHARED_COST, UNKNOWN' }),
   voip,
   safe_list: Type.Array(Type.String({ description: 'An E.164 number or prefix' }), { description: 'Numbers or prefixes no fraud block applies to (limits still do)' }),
+  low_conversion: Type.Object(
+    {
+      scope: Type.Union([Type.Literal('country'), Type.Literal('prefix')], { description: 'What is counted: the destination country, or its number prefix (the number minus its last 3 digits)' }),
+      min_volume: int(`New verifications in the window before conversion is judged, ${range(FRAUD_RANGES.count)}`),
+      min_rate_percent: int('The share approved, in percent, below which the destination is blocked, 0–100'),
+      window_seconds: int(`The window in seconds, ${range(FRAUD_RANGES.windowSeconds)}`),
+      block_seconds: int(`Seconds of the first block, doubled for each block in the last 24 h (at most 12 h), ${range(FRAUD_RANGES.coolOffSeconds)}`),
+    },
+    { additionalProperties: false, description: 'Volume and conversion guard (SEC-34): many verifications that are not approved block their destination' },
+  ),
+  sim_swap_block_seconds: int(`Refuse a number whose SIM was swapped this recently, when the number lookup knows; 0: never. ${range(FRAUD_RANGES.recentChangeSeconds)}`),
+  port_block_seconds: int(`Refuse a number ported this recently, when the number lookup knows; 0: never. ${range(FRAUD_RANGES.recentChangeSeconds)}`),
 };
 
 const channelState = Type.Object(

@@ -35,6 +35,11 @@ export const UserPatchBody = Type.Object(
     display_name: Type.Optional(fields.display_name),
     locale: Type.Optional(fields.locale),
     status: Type.Optional(status),
+    step_up_verification_id: Type.Optional(
+      Id(
+        'Setting or changing phone binds a new authenticator: under the nist profile, the id of an approved authentication verification of this user on another authenticator, at most 10 minutes old and not spent before (SEC-12). Spent by this change',
+      ),
+    ),
   },
   { additionalProperties: false, minProperties: 1, description: 'Only the fields given change; null clears a field' },
 );

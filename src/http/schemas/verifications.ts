@@ -121,11 +121,11 @@ const Assurance = Type.Object(
       description: 'A restricted channel and the user has no paired push authenticator: offer them an unrestricted one (SEC-13); null when started with to',
     }),
   },
-  { description: 'On start and read: the assurance report (docs/assurance.md)' },
+  { description: 'In every response about a verification (start, read, stream, check, resend, cancel): its assurance report under the application\'s profile now (docs/assurance.md)' },
 );
 
 export const VerificationView = Type.Object({
-  assurance: Type.Optional(Assurance),
+  assurance: Assurance,
   id: Id('The verification id; 128 random bits'),
   status: Type.Union(
     [Type.Literal('pending'), Type.Literal('approved'), Type.Literal('denied'), Type.Literal('failed'), Type.Literal('expired'), Type.Literal('cancelled'), Type.Literal('blocked')],
@@ -136,7 +136,7 @@ export const VerificationView = Type.Object({
   ),
   blocked_reasons: Type.Union([Type.Null(), Type.Array(Type.String())], {
     description:
-      'blocked: why, e.g. user_daily, application_daily, destination_not_allowed, number_type:PREMIUM_RATE, recipient_send_rate, prefix_velocity, country_velocity, recipient_cooling_off, authenticator_locked, push_cooldown; null otherwise',
+      'blocked: why, e.g. user_daily, application_daily, destination_not_allowed, number_type:PREMIUM_RATE, recipient_send_rate, prefix_velocity, country_velocity, low_conversion, sim_swap, ported, recipient_cooling_off, authenticator_locked, push_cooldown; null otherwise',
   }),
   country: Type.Union([Type.Null(), Type.String()], { description: "The destination's country (ISO 3166 alpha-2) for a phone channel; null for e-mail and push" }),
   reason: Type.Union([Type.Null(), Type.String()], {

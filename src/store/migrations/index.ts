@@ -8,6 +8,7 @@ import * as eventSequence from './004-event-sequence.ts';
 import * as webhooks from './005-webhooks.ts';
 import * as settingsAndPolicies from './006-settings-and-policies.ts';
 import * as usageAndFraud from './007-usage-and-fraud.ts';
+import * as stepUpsAndSharedDevices from './008-step-ups-and-shared-devices.ts';
 
 interface Migration {
   version: number;
@@ -24,6 +25,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'webhooks', up: webhooks.up },
   { version: 6, name: 'settings-and-policies', up: settingsAndPolicies.up },
   { version: 7, name: 'usage-and-fraud', up: usageAndFraud.up },
+  { version: 8, name: 'step-ups-and-shared-devices', up: stepUpsAndSharedDevices.up },
 ];
 
 /**
