@@ -34,6 +34,8 @@ import { createNumberLookup } from './providers/number-lookup/registry.ts';
 import { createPolicyService, type PolicyService } from './services/policies.ts';
 import { createSettingsService, type SettingsService } from './services/settings.ts';
 import { createEventLogService, type EventLogService } from './services/event-log.ts';
+import { createAgentService, type AgentService } from './services/agents.ts';
+import { createConsoleService, type ConsoleService } from './services/console.ts';
 import { openDatabase } from './store/database.ts';
 import { createStore, type Store } from './store/store.ts';
 
@@ -53,6 +55,9 @@ export interface Runtime {
   settings: SettingsService;
   policies: PolicyService;
   events: EventLogService;
+  /** Console agents, their grants and sessions. */
+  agents: AgentService;
+  console: ConsoleService;
   devices: DeviceService;
   outbox: OutboxService;
   receipts: ReceiptService;
@@ -172,6 +177,12 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
   });
 
   const events = createEventLogService(deps);
+  const agents = createAgentService(deps, {
+    idleSeconds: config.consoleSessionIdleSeconds,
+    failuresPerEmail: config.consoleSignInFailuresPerEmail,
+    failuresPerIp: config.consoleSignInFailuresPerIp,
+  });
+  const consoleService = createConsoleService(deps, { agents, verifications, policies, settings, templates });
 
   let draining = false;
   const app = await buildApp({
@@ -208,6 +219,8 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
     ping: () => store.ping(),
     draining: () => draining,
     webhooks,
+    agents,
+    console: consoleService,
   });
 
   for (const [name, instances] of providers) {
@@ -228,6 +241,7 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
       verifications.expireOverdue(500).catch((error: unknown) => logger.error({ err: error }, 'expiry sweep failed'));
       // Fraud windows are at most 7 days long (FRAUD_RANGES): older marks and ended blocks count for nothing.
       store.fraud.purge(clock.now() - 8 * 86_400_000).catch((error: unknown) => logger.error({ err: error }, 'fraud purge failed'));
+      agents.purgeSessions().catch((error: unknown) => logger.error({ err: error }, 'console session purge failed'));
     }, config.sweepIntervalMs);
     sweeper.unref();
   }
@@ -252,6 +266,8 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
     webhooks,
     webhookDispatcher,
     notifier,
+    agents,
+    console: consoleService,
     close() {
       closing ??= (async () => {
         draining = true;

@@ -24,7 +24,8 @@ export interface ResponseFields {
   /** The request's `challenge`, exactly as the server sent it. */
   challenge: string;
   decision: Decision;
-  userVerification: UserVerification;
+  /** `webauthn` only in a web authenticator's answer, whose WebAuthn assertion proves it. */
+  userVerification: UserVerification | 'webauthn';
   /** The picked number or the typed code; absent (signed as an empty line) otherwise. */
   answer?: string | null | undefined;
 }

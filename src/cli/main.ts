@@ -6,6 +6,7 @@ import { ALL_SCOPES } from '../domain/scopes.ts';
 import { createLogger } from '../observability/logger.ts';
 import { createRuntime, VERSION, type Runtime } from '../runtime.ts';
 import { SetupError } from '../services/applications.ts';
+import { AGENT_COMMANDS } from './agents.ts';
 import { AUDIT_COMMANDS } from './audit.ts';
 import { AUTHENTICATOR_COMMANDS, type ClientCommand } from './authenticator.ts';
 
@@ -48,6 +49,14 @@ const COMMANDS: Record<string, Command> = {
               `  OUTBAND_CLIENT_ID=${demo.client_id}\n  OUTBAND_CLIENT_SECRET=${demo.client_secret}\n\n`,
           );
         }
+      }
+      // The console's first admin, on a server with no agent yet: its password is shown once, here.
+      const admin = await runtime.agents.ensureFirstAdmin(config.consoleAdminEmail);
+      if (admin !== null) {
+        process.stderr.write(
+          `\nCreated the console admin. Its password is shown only now (change agents with "outband agents"):\n\n` +
+            `  e-mail:   ${admin.email}\n  password: ${admin.password}\n\n`,
+        );
       }
       await runtime.app.listen({ port: config.port, host: config.host });
       const address = runtime.app.server.address();
@@ -169,6 +178,7 @@ const COMMANDS: Record<string, Command> = {
   },
 
   ...AUDIT_COMMANDS,
+  ...(AGENT_COMMANDS as Record<string, Command>),
 
   'config docs': {
     summary: 'Print the configuration reference (docs/config.md)',

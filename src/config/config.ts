@@ -130,6 +130,32 @@ export const ServerConfigSchema = Type.Object({
     description:
       'When the lookup fails (down, slow, a malformed answer): fallback judges the number on libphonenumber metadata alone (no SIM-swap or porting data); refuse answers 503 number_lookup_unavailable and sends nothing',
   }),
+  consoleSessionIdleSeconds: Type.Integer({
+    env: 'CONSOLE_SESSION_IDLE_SECONDS',
+    default: 1800,
+    minimum: 60,
+    maximum: 43_200,
+    description: 'An agent console session ends after this long without a request (every request moves it on); it ends 12 hours after sign-in in any case',
+  }),
+  consoleAdminEmail: Type.String({
+    env: 'CONSOLE_ADMIN_EMAIL',
+    default: 'admin@localhost',
+    description: 'The e-mail of the first console admin, created by `outband serve` when there is no agent yet, granted every application, its password printed once',
+  }),
+  consoleSignInFailuresPerEmail: Type.Integer({
+    env: 'CONSOLE_SIGN_IN_FAILURES_PER_EMAIL',
+    default: 5,
+    minimum: 1,
+    maximum: 100,
+    description: 'Failed console sign-ins for one e-mail address within 15 minutes, after which that address cannot sign in until the 15 minutes are over',
+  }),
+  consoleSignInFailuresPerIp: Type.Integer({
+    env: 'CONSOLE_SIGN_IN_FAILURES_PER_IP',
+    default: 20,
+    minimum: 1,
+    maximum: 10_000,
+    description: 'Failed console sign-ins from one client address (an IPv6 /64) within 15 minutes, after which it cannot sign in until the 15 minutes are over',
+  }),
   demo: Type.Boolean({
     env: 'OUTBAND_DEMO',
     default: true,

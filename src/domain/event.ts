@@ -5,7 +5,7 @@ export interface DomainEvent {
   type: string;
   subjectType: 'verification' | 'user' | 'delivery' | 'application' | 'client' | 'device' | 'webhook';
   subjectId: string;
-  /** Who caused it: `client:<id>`, `system`, later `agent:<id>`. */
+  /** Who caused it: `client:<id>`, `device:<id>`, `agent:<id>` (a console agent), `system`. */
   actor: string | null;
   data: Record<string, unknown>;
   createdAt: number;

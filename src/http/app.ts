@@ -35,12 +35,16 @@ import { userRoutes } from './routes/users.ts';
 import { verificationRoutes } from './routes/verifications.ts';
 import { channelRoutes, policyRoutes, settingsRoutes } from './routes/settings.ts';
 import { authenticatorRoutes, usageRoutes } from './routes/usage.ts';
+import { webRoutes } from './routes/web.ts';
 import type { FraudControls } from '../services/fraud.ts';
 import type { Usage } from '../services/usage.ts';
 import type { Store } from '../store/store.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { eventRoutes } from './routes/events.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { consoleRoutes } from './routes/console.ts';
+import type { AgentService } from '../services/agents.ts';
+import type { ConsoleService } from '../services/console.ts';
 
 export interface AppDeps {
   logger: Logger;
@@ -74,6 +78,9 @@ export interface AppDeps {
   usage: Usage;
   fraud: FraudControls;
   store: Store;
+  /** The agent console's agents and sessions, and its operations (/console/api). */
+  agents: AgentService;
+  console: ConsoleService;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -196,6 +203,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(authenticatorRoutes, { prefix: '/v1/authenticators', fraud: deps.fraud, store: deps.store, clock: deps.clock });
   await app.register(providerCallbackRoutes, { prefix: '/v1', providers: deps.providers, inbound: deps.inbound, receipts: deps.receipts, publicUrl: deps.publicUrl, clock: deps.clock });
 
+  await app.register(consoleRoutes, { prefix: '/console/api', agents: deps.agents, console: deps.console, secureCookie: deps.publicUrl.startsWith('https:'), shutdown: deps.shutdown });
+  await app.register(webRoutes);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

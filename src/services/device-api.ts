@@ -9,6 +9,8 @@ import type { DeviceAuth, DeviceRequest } from './device-auth.ts';
 import { TRANSPORT_UPDATE_WINDOW_SECONDS } from './device-auth.ts';
 import type { DeviceService, EnrollInput } from './devices.ts';
 import type { VerificationService } from './verifications.ts';
+import { createWebAuthn } from './webauthn.ts';
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 
 /** A request as the authenticator sees it: what to show, and the challenge to sign. */
 export interface PushRequestView {
@@ -38,10 +40,12 @@ export interface StreamListener {
  * request's challenge and this device's key before it reaches the verification.
  */
 export function createDeviceApi(
-  deps: Pick<ServiceDeps, 'store' | 'clock' | 'notifier' | 'logger'>,
+  deps: Pick<ServiceDeps, 'store' | 'clock' | 'notifier' | 'logger' | 'random' | 'keys'>,
   parts: { auth: DeviceAuth; devices: DeviceService; verifications: VerificationService; vapidPublicKey: string | null },
 ) {
   const { auth, devices, verifications } = parts;
+  // The audience is PUBLIC_URL + /v1/device-api: the web authenticator's page is served under the same PUBLIC_URL.
+  const webauthn = createWebAuthn(deps, { publicUrl: auth.audience.replace(/\/v1\/device-api$/, '') });
   const appNames = new Map<string, string>();
 
   async function applicationName(applicationId: string): Promise<string> {
@@ -71,13 +75,47 @@ export function createDeviceApi(
     };
   }
 
+  /**
+   * A web authenticator's answer: the assertion over base64url(SHA-256(signing input)) must
+   * verify with the device's credential; `webauthn` as user verification needs its UV flag
+   * (SEC-25). The counter it carries is kept before the answer counts, so the same assertion
+   * never verifies twice (SEC-24) even where the state machine would not already refuse it.
+   */
+  async function checkAssertion(device: Device, assertion: AuthenticationResponseJSON, signed: string, claimed: UserVerificationMethod): Promise<void> {
+    const { userVerified, counter } = await webauthn.verifyAssertion(device, assertion, signed);
+    if (claimed === 'webauthn' && !userVerified) {
+      throw new OutbandError('user_verification_required', 'the WebAuthn assertion does not show user verification (UV flag): the platform must verify the user');
+    }
+    const current = await deps.store.devices.byIdForDevice(device.id);
+    const credential = current?.webauthn ?? null;
+    if (current === undefined || credential === null) throw new OutbandError('invalid_device_signature', 'the device request is not validly signed');
+    // Authenticators without a counter send 0 forever; one that counts must move forward.
+    if (counter === 0 && credential.counter === 0) return;
+    if (counter <= credential.counter) throw new OutbandError('invalid_response_signature', 'the WebAuthn assertion was used before (its counter did not move forward)');
+    const next: Device = { ...current, webauthn: { ...credential, counter }, updatedAt: deps.clock.now(), version: current.version + 1 };
+    const result = await deps.store.commit({ writes: [{ kind: 'device.update', device: next, expectedVersion: current.version }] });
+    if (!result.ok) throw new OutbandError('concurrent_update', 'the device answered concurrently; try again');
+  }
+
   return {
     audience: auth.audience,
 
-    async enroll(request: DeviceRequest, input: EnrollInput, ip: string | null): Promise<{ device: Device; audience: string; vapidPublicKey: string | null }> {
+    async enroll(
+      request: DeviceRequest,
+      input: Omit<EnrollInput, 'webauthn'> & { webauthn?: RegistrationResponseJSON },
+      ip: string | null,
+    ): Promise<{ device: Device; audience: string; vapidPublicKey: string | null }> {
       await auth.authenticateEnrolment(request, parseDevicePublicKey(input.publicKey));
-      const device = await devices.enroll(input, { id: 'device', ip });
+      const { webauthn: registration, ...rest } = input;
+      const enrolment: EnrollInput = registration === undefined ? rest : { ...rest, webauthn: await webauthn.verifyRegistration(input.token, registration) };
+      const device = await devices.enroll(enrolment, { id: 'device', ip });
       return { device, audience: auth.audience, vapidPublicKey: parts.vapidPublicKey };
+    },
+
+    /** The web authenticator's WebAuthn creation options for the enrolment the token opens; signed with the key it will enrol. */
+    async webauthnOptions(request: DeviceRequest, token: string, publicKey: unknown) {
+      await auth.authenticateEnrolment(request, parseDevicePublicKey(publicKey));
+      return webauthn.registrationOptions(token);
     },
 
     authenticate: (request: DeviceRequest) => auth.authenticate(request),
@@ -103,8 +141,16 @@ export function createDeviceApi(
     async respond(
       device: Device,
       id: string,
-      input: { decision: PushDecision; userVerification: UserVerificationMethod; answer: string | null; signature: string },
+      input: { decision: PushDecision; userVerification: UserVerificationMethod; answer: string | null; signature?: string | undefined; webauthn?: AuthenticationResponseJSON | undefined },
     ): Promise<{ id: string; status: string; reason: string | null; read_back_code?: string }> {
+      if ((input.signature === undefined) === (input.webauthn === undefined)) throw new OutbandError('invalid_request', 'send exactly one of signature and webauthn');
+      if (input.userVerification === 'webauthn' && input.webauthn === undefined) throw new OutbandError('invalid_request', 'user_verification "webauthn" needs the webauthn assertion that proves it');
+      const hasCredential = (device.webauthn ?? null) !== null;
+      if (input.webauthn !== undefined && !hasCredential) throw new OutbandError('invalid_request', 'this device enrolled no WebAuthn credential: sign with signature');
+      // The web authenticator's device key proves no user: its approvals must come from the platform authenticator.
+      if (hasCredential && input.decision === 'approve' && input.webauthn === undefined) {
+        throw new OutbandError('webauthn_assertion_required', 'this device enrolled a WebAuthn credential: approve with a WebAuthn assertion (webauthn), see docs/device-api.md');
+      }
       const v = await verifications.requestForDevice(device, id);
       const signed = responseSigningInput({
         requestId: v.id,
@@ -114,9 +160,13 @@ export function createDeviceApi(
         userVerification: input.userVerification,
         answer: input.answer,
       });
-      const key = createPublicKey({ key: device.publicJwk as Record<string, string>, format: 'jwk' });
-      const valid = verify('sha256', Buffer.from(signed, 'utf8'), { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(input.signature, 'base64url'));
-      if (!valid) throw new OutbandError('invalid_response_signature', "the signature does not verify with this device's key over this request's fields; see docs/device-api.md");
+      if (input.webauthn !== undefined) {
+        await checkAssertion(device, input.webauthn, signed, input.userVerification);
+      } else {
+        const key = createPublicKey({ key: device.publicJwk as Record<string, string>, format: 'jwk' });
+        const valid = verify('sha256', Buffer.from(signed, 'utf8'), { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(input.signature as string, 'base64url'));
+        if (!valid) throw new OutbandError('invalid_response_signature', "the signature does not verify with this device's key over this request's fields; see docs/device-api.md");
+      }
       const result = await verifications.respond(device, v, { decision: input.decision, method: input.userVerification, answer: input.answer });
       await devices.touch(device).catch(() => {});
       return { id: v.id, status: result.view.status, reason: result.view.reason, ...(result.readBackCode === undefined ? {} : { read_back_code: result.readBackCode }) };

@@ -15,6 +15,7 @@ import {
   type Device,
   type DeviceKind,
   type Transport,
+  type WebAuthnCredential,
 } from '../domain/device/device.ts';
 import { parseDevicePublicKey, parseTransport } from '../domain/device/keys.ts';
 import { OutbandError } from '../domain/errors.ts';
@@ -92,6 +93,8 @@ export interface EnrollInput {
   transport: Transport;
   capabilities: Capability[];
   name?: string;
+  /** The web authenticator's WebAuthn credential, verified already, and the registration challenge it used. */
+  webauthn?: { credential: WebAuthnCredential; challenge: string };
 }
 
 const RETRIES = 5;
@@ -363,6 +366,10 @@ export function createDeviceService(
         if (pending === undefined || pending.status !== 'pending' || pending.kind !== 'push' || (pending.activationExpiresAt ?? 0) <= now) {
           throw new OutbandError('activation_invalid', 'the activation token is unknown, used or expired; ask for a new enrolment link');
         }
+        // The registration was checked against the challenge stored then: it must still be the one (single use).
+        if (input.webauthn !== undefined && pending.webauthnChallenge !== input.webauthn.challenge) {
+          throw new OutbandError('webauthn_registration_invalid', 'the WebAuthn registration does not verify: newer registration options replaced its challenge');
+        }
         const user = await loadUser(pending.applicationId, pending.userId);
         const app = await loadApp(pending.applicationId);
         requireEnabled(app);
@@ -374,7 +381,10 @@ export function createDeviceService(
           name: input.name ?? pending.name,
           publicJwk,
           transport,
-          capabilities: [...new Set<Capability>(['push', ...input.capabilities])],
+          // webauthn is the server's to grant, for a verified credential only.
+          capabilities: [...new Set<Capability>(['push', ...input.capabilities.filter((c) => c !== 'webauthn'), ...(input.webauthn === undefined ? [] : (['webauthn'] as const))])],
+          webauthn: input.webauthn?.credential ?? null,
+          webauthnChallenge: null,
           activationHmac: null,
           activationExpiresAt: null,
           pairedAt: now,

@@ -8,7 +8,7 @@ import { assuranceOf } from '../domain/verification/verification.ts';
 import type { ServiceDeps } from './deps.ts';
 import { verificationAssurance } from './verification-assurance.ts';
 import { eventWrite } from './events.ts';
-import type { Principal } from './tokens.ts';
+import { actorOf, type Principal } from './tokens.ts';
 import type { StartInput } from './verifications.ts';
 
 /** A push request's default TTL (services/verifications.ts PUSH_TTL_SECONDS); repeated so this module does not import that one. */
@@ -127,7 +127,7 @@ export function createPolicyService(deps: Pick<ServiceDeps, 'store' | 'clock' | 
             type: 'application.policy_saved',
             subjectType: 'application',
             subjectId: app.id,
-            actor: `client:${principal.clientId}`,
+            actor: actorOf(principal),
             data: { name, before: existing?.body ?? null, after: body },
             createdAt: now,
           }),
@@ -153,7 +153,7 @@ export function createPolicyService(deps: Pick<ServiceDeps, 'store' | 'clock' | 
             type: 'application.policy_deleted',
             subjectType: 'application',
             subjectId: principal.applicationId,
-            actor: `client:${principal.clientId}`,
+            actor: actorOf(principal),
             data: { name, before: existing.body },
             createdAt: now,
           }),

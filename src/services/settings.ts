@@ -10,7 +10,7 @@ import type { ServiceDeps } from './deps.ts';
 import type { DeviceService } from './devices.ts';
 import { eventWrite } from './events.ts';
 import type { AssuranceView, PolicyService } from './policies.ts';
-import type { Principal } from './tokens.ts';
+import { actorOf, type Principal } from './tokens.ts';
 
 export type SettingsView = SettingsFields & { assurance: AssuranceView };
 
@@ -99,7 +99,7 @@ export function createSettingsService(
     },
 
     async patch(principal: Principal, patch: SettingsPatch): Promise<SettingsView> {
-      const actor = `client:${principal.clientId}`;
+      const actor = actorOf(principal);
       let after: Application | undefined;
       for (let round = 0; round < RETRIES && after === undefined; round++) {
         const app = await loadApp(principal.applicationId);

@@ -11,7 +11,7 @@ import type { Purpose } from '../domain/verification/verification.ts';
 import type { StoredTemplate } from '../store/store.ts';
 import type { ServiceDeps } from './deps.ts';
 import { eventWrite } from './events.ts';
-import type { Principal } from './tokens.ts';
+import { actorOf, type Principal } from './tokens.ts';
 
 /** Which template: the path of `/v1/templates/{channel}/{purpose}/{locale}`; the locale as given. */
 export interface TemplateKey {
@@ -101,7 +101,6 @@ function sampleParams(template: ChannelTemplate): Map<string, string | number> {
  * when valid), deleted and previewed; and `resolve`, which picks the one a message uses.
  */
 export function createTemplateService(deps: Pick<ServiceDeps, 'store' | 'clock' | 'random'>) {
-  const actorOf = (p: Principal) => `client:${p.clientId}`;
 
   async function application(applicationId: string): Promise<Application> {
     const app = await deps.store.applications.byId(applicationId);

@@ -15,6 +15,13 @@ export interface Principal {
   applicationId: string;
   clientId: string;
   scopes: ReadonlySet<Scope>;
+  /** Who the events it causes name; left out, `client:<clientId>`. The console sets `agent:<id>`. */
+  actor?: string;
+}
+
+/** The actor of the events a principal causes: the one place it is decided. */
+export function actorOf(principal: Principal): string {
+  return principal.actor ?? `client:${principal.clientId}`;
 }
 
 export interface IssuedToken {

@@ -8,7 +8,7 @@ import type { UserLookup } from '../store/store.ts';
 import { createPhoneBinding } from './authenticator-binding.ts';
 import type { ServiceDeps } from './deps.ts';
 import { eventWrite } from './events.ts';
-import type { Principal } from './tokens.ts';
+import { actorOf, type Principal } from './tokens.ts';
 
 export interface UserInput {
   external_id?: string | null;
@@ -44,7 +44,6 @@ function changedFields(before: User, after: User): string[] {
 }
 
 export function createUserService(deps: Pick<ServiceDeps, 'store' | 'clock' | 'random' | 'keys'>, options: { wakeDelivery?: () => void } = {}) {
-  const actorOf = (p: Principal) => `client:${p.clientId}`;
   const phoneBinding = createPhoneBinding(deps);
 
   async function load(principal: Principal, id: string): Promise<User> {

@@ -39,7 +39,7 @@ import { verificationEventWrites } from './events.ts';
 import { createFraudControls, type Destination, type FraudControls } from './fraud.ts';
 import { createUsage, type Usage } from './usage.ts';
 import { pairingOutcomeWrites } from './pairing.ts';
-import type { Principal } from './tokens.ts';
+import { actorOf, type Principal } from './tokens.ts';
 import type { PolicyService, StartRequest } from './policies.ts';
 import { verificationAssurance } from './verification-assurance.ts';
 import type { VerificationAssuranceReport } from '../domain/policy/assurance.ts';
@@ -124,7 +124,7 @@ export interface PushView {
 function assuranceOfVerification(v: Verification): 1 | 2 | null {
   if (v.channel !== 'push') return assuranceOf(v.channel);
   const method = v.push?.method ?? null;
-  return method === 'pin' || method === 'biometric' ? 2 : 1;
+  return method === 'pin' || method === 'biometric' || method === 'webauthn' ? 2 : 1;
 }
 
 export function toView(v: Verification, now: number): VerificationView {
@@ -570,7 +570,7 @@ export function createVerificationService(
     if (targets.length === 0 && !bypass) throw new OutbandError('no_push_device', 'the user has no paired push authenticator; enrol one with POST /v1/users/{id}/devices');
     const locale = parseLocale(input.locale ?? user.locale ?? app.settings.defaultLocale);
     const purpose = input.purpose ?? 'authentication';
-    const admission: Admission = { app, actor: `client:${principal.clientId}`, channel: 'push', purpose, userId: user.id, recipient: targets.map((d) => d.name).join(', '), locale, country: null, pairing: false };
+    const admission: Admission = { app, actor: actorOf(principal), channel: 'push', purpose, userId: user.id, recipient: targets.map((d) => d.name).join(', '), locale, country: null, pairing: false };
     let marks: Write[] = [];
     if (!bypass) {
       // Locked devices are left out; with none left, the push is refused.
@@ -652,7 +652,7 @@ export function createVerificationService(
       }
     }
     writes.push(...marks);
-    writes.push(...verificationEventWrites(events, { applicationId: app.id, verificationId: verification.id, actor: `client:${principal.clientId}`, now, random: deps.random }));
+    writes.push(...verificationEventWrites(events, { applicationId: app.id, verificationId: verification.id, actor: actorOf(principal), now, random: deps.random }));
     if (bypass) {
       const result = await deps.store.commit({ writes });
       if (!result.ok) throw new Error(`could not store a new verification: ${result.reason}`);
@@ -704,7 +704,7 @@ export function createVerificationService(
       const ttlSeconds = input.ttl_seconds ?? app.settings.ttlSeconds;
       const now = deps.clock.now();
       const purpose = input.purpose ?? (input.channel === 'missed_call' ? 'confirm_contact' : 'authentication');
-      const admission: Admission = { app, actor: `client:${principal.clientId}`, channel: input.channel, purpose, userId: input.user_id ?? null, recipient, locale, country: null, pairing: false };
+      const admission: Admission = { app, actor: actorOf(principal), channel: input.channel, purpose, userId: input.user_id ?? null, recipient, locale, country: null, pairing: false };
       // Under a bypass nothing is sent and nothing is counted: the relying party decides.
       const screened = bypass ? { marks: [], country: null } : await screen(admission, { channel: input.channel, recipient, userId: input.user_id ?? null, authenticators: [recipient] }, now);
       const missed = input.channel === 'missed_call' ? await drawMissedCall(recipient, input, now) : null;
@@ -743,7 +743,7 @@ export function createVerificationService(
         { kind: 'verification.insert', verification },
         ...messages,
         ...screened.marks,
-        ...verificationEventWrites(events, { applicationId: app.id, verificationId: verification.id, actor: `client:${principal.clientId}`, now, random: deps.random }),
+        ...verificationEventWrites(events, { applicationId: app.id, verificationId: verification.id, actor: actorOf(principal), now, random: deps.random }),
       ];
       if (bypass) {
         const result = await deps.store.commit({ writes });
@@ -829,7 +829,7 @@ export function createVerificationService(
       const started = performance.now();
       // Digits pass unchanged; a base32 pairing code is read as Crockford's alphabet reads it.
       const code = normalizeBase32Code(typed);
-      const { decision, before } = await apply(principal.applicationId, id, { type: 'check', code, codeKey: deps.keys.codeKey }, `client:${principal.clientId}`, undefined, ip);
+      const { decision, before } = await apply(principal.applicationId, id, { type: 'check', code, codeKey: deps.keys.codeKey }, actorOf(principal), undefined, ip);
       deps.metrics.checkDuration.observe({ channel: before.channel }, (performance.now() - started) / 1000);
       const outcome = decision.outcome;
       if (outcome.kind === 'closed') throw closedError(outcome.status, outcome.reason);
@@ -946,7 +946,7 @@ export function createVerificationService(
     },
 
     async cancel(principal: Principal, id: string): Promise<ReportedVerificationView> {
-      const { decision, before } = await apply(principal.applicationId, id, { type: 'cancel' }, `client:${principal.clientId}`);
+      const { decision, before } = await apply(principal.applicationId, id, { type: 'cancel' }, actorOf(principal));
       if (decision.outcome.kind === 'closed') throw closedError(decision.outcome.status, decision.outcome.reason);
       return reported(decision.next ?? before, deps.clock.now());
     },
@@ -984,7 +984,7 @@ export function createVerificationService(
         app.id,
         id,
         { type: 'resend', codeHmac: codeHmac(deps.keys.codeKey, id, code), channel, recipient, policy: RESEND, callerHmac: missed?.callerHmac ?? null },
-        `client:${principal.clientId}`,
+        actorOf(principal),
         // The new code replaces the old in every message not yet sent, so those go: a resend ends the workflow.
         (next, now) => {
           const step: MessageStep = { channel, recipient, provider, index: 0, sendAt: now, own, ...(missed === null ? {} : { callerId: missed.from }) };

@@ -15,6 +15,8 @@ export interface AuditFilter {
   applicationId?: string;
   userId?: string;
   actor?: string;
+  /** Events whose actor starts with this (`agent:` for the console's audit). */
+  actorPrefix?: string;
   /** Inclusive, epoch ms. */
   from?: number;
   /** Exclusive, epoch ms. */
@@ -60,6 +62,8 @@ export function createEventLog(db: Kysely<Tables>) {
       if (filter.applicationId !== undefined) query = query.where('application_id', '=', filter.applicationId);
       if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
       if (filter.actor !== undefined) query = query.where('actor', '=', filter.actor);
+      const actorPrefix = filter.actorPrefix;
+      if (actorPrefix !== undefined) query = query.where(sql<string>`substr(actor, 1, ${actorPrefix.length})`, '=', actorPrefix);
       if (filter.from !== undefined) query = query.where('created_at', '>=', filter.from);
       if (filter.to !== undefined) query = query.where('created_at', '<', filter.to);
       query = withTypes(query, filter.types);

@@ -231,6 +231,11 @@ export function toDevice(row: Selectable<Tables['devices']>): Device {
     lastUsedAt: row.last_used_at,
     updatedAt: row.updated_at,
     version: row.version,
+    webauthn:
+      row.webauthn_credential_id === null || row.webauthn_public_key === null
+        ? null
+        : { id: row.webauthn_credential_id, publicKey: row.webauthn_public_key, counter: Number(row.webauthn_counter ?? 0) },
+    webauthnChallenge: row.webauthn_challenge,
   };
 }
 
@@ -256,5 +261,9 @@ export function fromDevice(d: Device): Selectable<Tables['devices']> {
     last_used_at: d.lastUsedAt,
     updated_at: d.updatedAt,
     version: d.version,
+    webauthn_credential_id: d.webauthn?.id ?? null,
+    webauthn_public_key: d.webauthn?.publicKey ?? null,
+    webauthn_counter: d.webauthn?.counter ?? null,
+    webauthn_challenge: d.webauthnChallenge ?? null,
   };
 }

@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { AgentGrantsTable, AgentsTable, ConsoleSessionsTable } from './agent-schema.ts';
 import type { WebhookAttemptsTable, WebhookEndpointTypesTable, WebhookEndpointsTable, WebhookMessagesTable } from './webhook-schema.ts';
 
 // Times are epoch milliseconds in BIGINT columns on both databases: one representation,
@@ -114,6 +115,12 @@ export interface DevicesTable {
   last_used_at: number | null;
   updated_at: number;
   version: number;
+  /** The web authenticator's WebAuthn credential (migration 010): id and COSE public key, base64url. */
+  webauthn_credential_id: string | null;
+  webauthn_public_key: string | null;
+  webauthn_counter: number | null;
+  /** The registration challenge of a pending enrolment; single use. */
+  webauthn_challenge: string | null;
 }
 
 /** Device-API request ids (jti) seen, kept until their time window has passed: a replay finds its id. */
@@ -285,4 +292,7 @@ export interface Tables {
   fraud_blocks: FraudBlocksTable;
   authenticator_failures: AuthenticatorFailuresTable;
   step_ups: StepUpsTable;
+  agents: AgentsTable;
+  agent_grants: AgentGrantsTable;
+  console_sessions: ConsoleSessionsTable;
 }

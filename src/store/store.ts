@@ -7,6 +7,7 @@ import type { Verification } from '../domain/verification/verification.ts';
 import type { Device } from '../domain/device/device.ts';
 import { groupCommit, transactionPerUnit, type Committer } from './commit.ts';
 import type { Database } from './database.ts';
+import { createAgentStore } from './agents.ts';
 import { createEventLog } from './event-log.ts';
 import { migrate } from './migrations/index.ts';
 import { toApplication, toDelivery, toDevice, toEvent, toUser, toVerification } from './rows.ts';
@@ -426,6 +427,9 @@ export function createStore(database: Database) {
     /** The event log by application number, and the audit's filtered reads. */
     eventLog: createEventLog(db),
 
+    /** Console agents, their grants and sessions, and the console's person search (src/store/agents.ts). */
+    agents: createAgentStore(db),
+
     events: {
       async forSubject(subjectId: string): Promise<StoredEvent[]> {
         return (await db.selectFrom('events').selectAll().where('subject_id', '=', subjectId).orderBy('seq').execute()).map(toEvent);
@@ -493,21 +497,18 @@ export function createStore(database: Database) {
     },
 
     fraud: {
-      /** Occurrences under each key since its time, and the oldest of them (when a window frees up). */
+      /** Occurrences under each key since its time, and the oldest of them (when a window frees up); one query for all. */
       async counts(applicationId: string, windows: Array<{ key: string; since: number }>): Promise<Map<string, { count: number; oldest: number | null }>> {
-        const out = new Map<string, { count: number; oldest: number | null }>();
-        await Promise.all(
-          windows.map(async ({ key, since }) => {
-            const row = await db
-              .selectFrom('fraud_marks')
-              .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min('at').as('oldest')])
-              .where('application_id', '=', applicationId)
-              .where('key', '=', key)
-              .where('at', '>', since)
-              .executeTakeFirst();
-            out.set(key, { count: Number(row?.n ?? 0), oldest: row?.oldest == null ? null : Number(row.oldest) });
-          }),
-        );
+        const out = new Map<string, { count: number; oldest: number | null }>(windows.map((w) => [w.key, { count: 0, oldest: null }]));
+        if (windows.length === 0) return out;
+        const rows = await db
+          .selectFrom('fraud_marks')
+          .select((eb) => ['key', eb.fn.countAll<number>().as('n'), eb.fn.min('at').as('oldest')])
+          .where('application_id', '=', applicationId)
+          .where((eb) => eb.or(windows.map((w) => eb.and([eb('key', '=', w.key), eb('at', '>', w.since)]))))
+          .groupBy('key')
+          .execute();
+        for (const r of rows) out.set(r.key, { count: Number(r.n), oldest: r.oldest == null ? null : Number(r.oldest) });
         return out;
       },
       /** The blocks among `keys` still in force at `now`. */

@@ -41,8 +41,12 @@ interface OpenApiDocument {
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
 
-/** Routes the document leaves out on purpose: the document itself and the Swagger UI's files. */
-const UNDOCUMENTED = [/^\/openapi\.json$/, /^\/docs(\/|$|\*)/];
+/**
+ * Routes the document leaves out on purpose: the document itself, the Swagger UI's files, and the
+ * agent console's own cookie-session API (docs/console.md, ADR 0016).
+ */
+/** Routes that are not the public API: the document itself, its explorer, and the pages and files of the console and the web authenticator (built from web/), with the console's own API (docs/console.md). */
+const UNDOCUMENTED = [/^\/openapi\.json$/, /^\/docs(\/|$|\*)/, /^\/console(\/|$|\*)/, /^\/authenticator(\/|$|\*)/, /^\/assets\/\*$/, /^\*$/];
 
 /**
  * Every route the app serves, as "METHOD /path/{param}", read from Fastify's route tree

@@ -15,7 +15,7 @@ const NODE = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.u
 const BIN = fileURLToPath(new URL('../../bin/outband.js', import.meta.url));
 /** The secret the test server helper uses, so it can open what the CLI created. */
 const SECRET = 'test-secret-test-secret-test-secret-0123456789';
-const COMMANDS = ['serve', 'migrate', 'apps create', 'clients create', 'outbox', 'keys rotate', 'audit export', 'config docs', 'authenticator enroll', 'authenticator list', 'authenticator watch'];
+const COMMANDS = ['serve', 'migrate', 'apps create', 'clients create', 'outbox', 'keys rotate', 'audit export', 'agents create', 'agents grant', 'agents list', 'config docs', 'authenticator enroll', 'authenticator list', 'authenticator watch'];
 
 interface Result {
   code: number | null;

@@ -141,7 +141,7 @@ function storeContract(dialect: 'sqlite' | 'postgres'): void {
           await db.drop();
         });
         const runs = await Promise.all([...stores, ...stores].map((s) => s.migrate()));
-        assert.deepEqual(runs.flat().sort(), MIGRATIONS.map((m) => m.version));
+        assert.deepEqual(runs.flat().sort((a, b) => a - b), MIGRATIONS.map((m) => m.version));
       });
     });
 

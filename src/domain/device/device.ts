@@ -6,7 +6,8 @@ export const DEVICE_KINDS = ['push', 'sms', 'voice', 'email'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 export type DeviceRole = 'primary' | 'secondary';
 export type DeviceStatus = 'pending' | 'paired';
-export const CAPABILITIES = ['push', 'pin', 'biometric'] as const;
+/** webauthn: answers with a WebAuthn assertion of a platform authenticator (the web authenticator); set by the server, never declared. */
+export const CAPABILITIES = ['push', 'pin', 'biometric', 'webauthn'] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
 /** How a push authenticator is reached: its own open stream, or a push service. */
@@ -42,6 +43,20 @@ export interface Device {
   lastUsedAt: number | null;
   updatedAt: number;
   version: number;
+  /** The WebAuthn credential that signs this device's approvals (the web authenticator); absent or null: none. */
+  webauthn?: WebAuthnCredential | null;
+  /** A pending enrolment's WebAuthn registration challenge (base64url), single use. */
+  webauthnChallenge?: string | null;
+}
+
+/** A platform authenticator's credential, as @simplewebauthn/server verifies its assertions. */
+export interface WebAuthnCredential {
+  /** The credential id, base64url. */
+  id: string;
+  /** The COSE public key, base64url. */
+  publicKey: string;
+  /** The signature counter last seen (0: the authenticator keeps none). */
+  counter: number;
 }
 
 export const MAX_DEVICES = { default: 5, min: 1, max: 20 } as const;

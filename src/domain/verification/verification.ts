@@ -33,8 +33,12 @@ export type Reason = 'max_attempts' | 'delivery_failed' | 'cancelled' | 'expired
 export const MATCHING = ['none', 'pick', 'type', 'read_back'] as const;
 export type Matching = (typeof MATCHING)[number];
 export type UserVerificationRequirement = 'required' | 'preferred';
-/** What the device did to verify its user before answering. */
-export type UserVerificationMethod = 'pin' | 'biometric' | 'none';
+/**
+ * What the device did to verify its user before answering. `webauthn`: the platform authenticator
+ * verified the user (its screen lock or a biometric; WebAuthn does not say which), proven by the
+ * UV flag of an assertion the server checked (docs/decisions/0015-web-authenticator.md).
+ */
+export type UserVerificationMethod = 'pin' | 'biometric' | 'none' | 'webauthn';
 export type PushDecision = 'approve' | 'deny' | 'report_fraud';
 
 /** The push side of a verification: what the authenticator shows and how it must answer. */

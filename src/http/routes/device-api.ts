@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
+import type { Static } from 'typebox';
 import type { Transport } from '../../domain/device/device.ts';
 import { OutbandError } from '../../domain/errors.ts';
 import type { DeviceRequest } from '../../services/device-auth.ts';
@@ -8,6 +9,8 @@ import { deviceView } from '../../services/devices.ts';
 import { problems } from '../schemas/common.ts';
 import { DeviceView, EnrollBody, EnrollResult, PushRequestList, PushRequestView, RequestParams, RespondBody, RespondResult, TransportBody } from '../schemas/devices.ts';
 import { openEventStream } from '../sse.ts';
+import { WebAuthnCreationOptions, WebAuthnOptionsBody } from '../schemas/webauthn.ts';
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -55,11 +58,35 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ deviceApi: DeviceApi; 
       const body = request.body;
       const result = await deviceApi.enroll(
         deviceRequest(request),
-        { token: body.token, publicKey: body.public_key, transport: body.transport as Transport, capabilities: body.capabilities, ...(body.name === undefined ? {} : { name: body.name }) },
+        {
+          token: body.token,
+          publicKey: body.public_key,
+          transport: body.transport as Transport,
+          capabilities: body.capabilities,
+          ...(body.name === undefined ? {} : { name: body.name }),
+          ...(body.webauthn === undefined ? {} : { webauthn: body.webauthn as unknown as RegistrationResponseJSON }),
+        },
         request.ip,
       );
       return reply.code(201).send({ device: deviceView(result.device), audience: result.audience, vapid_public_key: result.vapidPublicKey });
     },
+  );
+
+  app.post(
+    '/enroll/webauthn-options',
+    {
+      schema: {
+        tags: ['device API'],
+        summary: 'WebAuthn creation options for a web authenticator enrolment',
+        description:
+          'The web authenticator asks, with the activation token, for the options of navigator.credentials.create(); the registration then goes with POST /enroll as `webauthn`. Signed like POST /enroll: a JWS without kid, verified with public_key. The challenge is stored with the pending enrolment; a later call replaces it.',
+        security,
+        body: WebAuthnOptionsBody,
+        response: { 200: WebAuthnCreationOptions, ...problems(400, 401, 409, 413, 415) },
+      },
+    },
+    // rp.id is always set (optional only in the WebAuthn type).
+    async (request) => (await deviceApi.webauthnOptions(deviceRequest(request), request.body.token, request.body.public_key)) as Static<typeof WebAuthnCreationOptions>,
   );
 
   app.get(
@@ -101,7 +128,8 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ deviceApi: DeviceApi; 
       schema: {
         tags: ['device API'],
         summary: 'Approve, deny or report a request',
-        description: "Signed twice: the Authorization JWS, and `signature` over the request id, this device's id, the request's challenge, the decision, the user verification and the answer.",
+        description:
+          "Signed twice: the Authorization JWS, and `signature` (or, from a web authenticator, the WebAuthn assertion `webauthn`) over the request id, this device's id, the request's challenge, the decision, the user verification and the answer.",
         security,
         params: RequestParams,
         body: RespondBody,
@@ -111,7 +139,13 @@ export const deviceApiRoutes: FastifyPluginAsyncTypebox<{ deviceApi: DeviceApi; 
     async (request) => {
       const device = await deviceApi.authenticate(deviceRequest(request));
       const body = request.body;
-      return deviceApi.respond(device, request.params.id, { decision: body.decision, userVerification: body.user_verification, answer: body.answer ?? null, signature: body.signature });
+      return deviceApi.respond(device, request.params.id, {
+        decision: body.decision,
+        userVerification: body.user_verification,
+        answer: body.answer ?? null,
+        signature: body.signature,
+        webauthn: body.webauthn as unknown as AuthenticationResponseJSON | undefined,
+      });
     },
   );
 

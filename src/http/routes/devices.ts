@@ -2,13 +2,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { deviceView, type Actor, type DeviceService } from '../../services/devices.ts';
+import { actorOf as principalActor } from '../../services/tokens.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { problems } from '../schemas/common.ts';
 import { BypassBody, BypassView, DeviceCreateBody, DeviceCreated, DeviceList, DeviceParams, DevicePatchBody, DeviceView } from '../schemas/devices.ts';
 import { UserParams } from '../schemas/users.ts';
 
 function actorOf(request: FastifyRequest): Actor {
-  return { id: `client:${principalOf(request).clientId}`, ip: request.ip };
+  return { id: principalActor(principalOf(request)), ip: request.ip };
 }
 
 /** A user's devices (under /v1/users/{id}) and each device (under /v1/devices/{id}). */

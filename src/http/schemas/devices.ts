@@ -1,9 +1,10 @@
 import { Type } from 'typebox';
 import { CAPABILITIES, DEVICE_KINDS } from '../../domain/device/device.ts';
 import { Id, Timestamp } from './common.ts';
+import { AuthenticationResponse, RegistrationResponse } from './webauthn.ts';
 
 const kind = Type.Enum(DEVICE_KINDS, { description: 'push (an authenticator app), sms or voice (a phone number), email (an address)' });
-const capability = Type.Enum(CAPABILITIES, { description: 'push: takes push requests; pin, biometric: can verify its user that way before answering' });
+const capability = Type.Enum(CAPABILITIES, { description: 'push: takes push requests; pin, biometric: can verify its user that way before answering; webauthn: answers with a WebAuthn assertion (set by the server)' });
 
 export const TransportInput = Type.Union(
   [
@@ -106,8 +107,14 @@ export const EnrollBody = Type.Object(
     token: Type.String({ minLength: 1, maxLength: 128, description: 'The activation token from the enrolment link' }),
     public_key: Type.Object({}, { additionalProperties: true, description: "The device's P-256 public key as a JWK; the enroll call's JWS is signed with its private half" }),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'A name the user chose; default the pending device\'s' })),
-    capabilities: Type.Array(capability, { maxItems: 3, uniqueItems: true, description: 'What the device can do: pin, biometric (push is implied)' }),
+    capabilities: Type.Array(capability, { maxItems: 4, uniqueItems: true, description: 'What the device can do: pin, biometric (push is implied; webauthn is set by the server when `webauthn` verifies)' }),
     transport: TransportInput,
+    webauthn: Type.Optional(
+      Type.Object(RegistrationResponse.properties, {
+        additionalProperties: true,
+        description: 'The web authenticator: a WebAuthn credential made with POST /enroll/webauthn-options; it then signs every approval',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -140,9 +147,17 @@ export const PushRequestList = Type.Object({ items: Type.Array(PushRequestView, 
 export const RespondBody = Type.Object(
   {
     decision: Type.Union([Type.Literal('approve'), Type.Literal('deny'), Type.Literal('report_fraud')], { description: 'report_fraud: a denial that says the user did not ask for this' }),
-    user_verification: Type.Union([Type.Literal('pin'), Type.Literal('biometric'), Type.Literal('none')], { description: 'How the device verified its user before answering' }),
+    user_verification: Type.Union([Type.Literal('pin'), Type.Literal('biometric'), Type.Literal('none'), Type.Literal('webauthn')], {
+      description: 'How the device verified its user before answering; webauthn: only with `webauthn`, whose UV flag proves it',
+    }),
     answer: Type.Optional(Type.String({ pattern: '^[0-9]{2,10}$', description: 'pick: the number chosen; type: the code typed' })),
-    signature: Type.String({ pattern: '^[A-Za-z0-9_-]{86}$', description: 'ES256 (r||s, base64url) over the response signing input; see docs/device-api.md' }),
+    signature: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{86}$', description: 'ES256 (r||s, base64url) over the response signing input; see docs/device-api.md. Exactly one of signature and webauthn' })),
+    webauthn: Type.Optional(
+      Type.Object(AuthenticationResponse.properties, {
+        additionalProperties: true,
+        description: "A device with a WebAuthn credential: the assertion whose challenge is base64url(SHA-256(the response signing input)). Exactly one of signature and webauthn; an approval from such a device needs it",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -97,7 +97,9 @@ const PushView = Type.Object(
     matching: Type.Union([Type.Literal('none'), Type.Literal('pick'), Type.Literal('type'), Type.Literal('read_back')], { description: 'The number matching asked for' }),
     awaiting_read_back: Type.Boolean({ description: 'read_back: the device approved; check the code the caller reads out' }),
     answered_by: Type.Union([Type.Null(), Type.String()], { description: 'The device that answered' }),
-    user_verified_with: Type.Union([Type.Null(), Type.Literal('pin'), Type.Literal('biometric'), Type.Literal('none')], { description: 'How that device verified its user' }),
+    user_verified_with: Type.Union([Type.Null(), Type.Literal('pin'), Type.Literal('biometric'), Type.Literal('none'), Type.Literal('webauthn')], {
+      description: 'How that device verified its user; webauthn: its platform authenticator (screen lock or biometric), proven by a WebAuthn assertion',
+    }),
   },
   { description: 'push: the request and its answer' },
 );

@@ -9,6 +9,8 @@ import * as webhooks from './005-webhooks.ts';
 import * as settingsAndPolicies from './006-settings-and-policies.ts';
 import * as usageAndFraud from './007-usage-and-fraud.ts';
 import * as stepUpsAndSharedDevices from './008-step-ups-and-shared-devices.ts';
+import * as agents from './009-agents.ts';
+import * as webauthn from './010-webauthn.ts';
 
 interface Migration {
   version: number;
@@ -26,6 +28,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 6, name: 'settings-and-policies', up: settingsAndPolicies.up },
   { version: 7, name: 'usage-and-fraud', up: usageAndFraud.up },
   { version: 8, name: 'step-ups-and-shared-devices', up: stepUpsAndSharedDevices.up },
+  { version: 9, name: 'agents', up: agents.up },
+  { version: 10, name: 'webauthn', up: webauthn.up },
 ];
 
 /**
