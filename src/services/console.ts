@@ -8,7 +8,7 @@ import type { StoredEvent } from '../domain/event.ts';
 import type { SettingsPatch } from '../domain/policy/settings.ts';
 import type { TemplateChannel } from '../domain/templates/catalog.ts';
 import type { User } from '../domain/user.ts';
-import { statusAt, type Purpose, type Verification, type VerificationStatus } from '../domain/verification/verification.ts';
+import { attemptsLeft, statusAt, type Purpose, type Verification, type VerificationStatus } from '../domain/verification/verification.ts';
 import type { StoredTemplate } from '../store/store.ts';
 import type { AgentService, AgentView } from './agents.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -59,6 +59,8 @@ export interface ConsoleVerification {
   /** pick (and, in the start answer only, type): what the agent reads to the caller. */
   match_number: string | null;
   awaiting_read_back: boolean;
+  /** Checks left before it fails, where the agent types a code (send-code, read_back); else null. */
+  attempts_left: number | null;
   user_verified_with: string | null;
   delivery: 'sending' | 'sent' | 'failed' | null;
 }
@@ -156,6 +158,7 @@ export function createConsoleService(
       matching: v.push?.matching ?? 'none',
       match_number: matchNumber ?? pickedNumber(v),
       awaiting_read_back: status === 'pending' && v.push?.readBackPending === true,
+      attempts_left: v.channel !== 'push' || v.push?.matching === 'read_back' ? attemptsLeft(v) : null,
       user_verified_with: v.push?.method ?? null,
       delivery: deliveryState(deliveries.map((d) => d.status)),
     };

@@ -9,10 +9,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { after, before, describe, test } from 'node:test';
-import { createDeviceClient, enroll, type DeviceClient } from '../../src/authenticator/client.ts';
-import type { DeviceRequest } from '../../src/authenticator/objects.ts';
 import { TestClock } from '../helpers/clock.ts';
 import { dialects } from '../helpers/databases.ts';
+import { enrolHeadlessPhone, type HeadlessPhone } from '../helpers/phone.ts';
 import { assertProblem } from '../helpers/problem.ts';
 import { codeFromOutbox, freePort, startTestServer, type Tenant, type TestServer } from '../helpers/server.ts';
 
@@ -91,36 +90,8 @@ for (const dialect of dialects()) {
     }
 
     /** An authenticator enrolled with the headless client, following its stream. */
-    async function enrolPhone(tenant: Tenant, userId: string): Promise<{ client: DeviceClient; deviceId: string; next: () => Promise<DeviceRequest> }> {
-      const res = await tenant.request('POST', `/v1/users/${userId}/devices`, { kind: 'push' });
-      assert.equal(res.statusCode, 201, res.body);
-      const { authenticator } = await enroll(res.json().enrolment.link, { capabilities: ['push', 'pin'] });
-      const client = createDeviceClient(authenticator);
-      const unclaimed: DeviceRequest[] = [];
-      const waiters: Array<(r: DeviceRequest) => void> = [];
-      const stop = new AbortController();
-      streams.push(stop);
-      await new Promise<void>((resolve) => {
-        void client.stream({
-          signal: stop.signal,
-          onOpen: resolve,
-          onRequest: (r) => {
-            const waiter = waiters.shift();
-            if (waiter === undefined) unclaimed.push(r);
-            else waiter(r);
-          },
-          onWithdrawn: () => {},
-          onRevoked: () => {},
-        });
-      });
-      return {
-        client,
-        deviceId: authenticator.device_id,
-        next: () => {
-          const early = unclaimed.shift();
-          return early !== undefined ? Promise.resolve(early) : new Promise((resolve) => waiters.push(resolve));
-        },
-      };
+    function enrolPhone(tenant: Tenant, userId: string): Promise<HeadlessPhone> {
+      return enrolHeadlessPhone(tenant, userId, { streams });
     }
 
     test('sign-in answers the agent, its CSRF token and granted applications; sign-out ends the session', async () => {
@@ -279,6 +250,7 @@ for (const dialect of dialects()) {
       assert.equal(view.channel, 'push');
       assert.equal(view.matching, 'pick');
       assert.match(view.match_number, /^\d{2}$/);
+      assert.equal(view.attempts_left, null, 'the agent types no code for a pick push');
       assert.equal(view.seconds_left, 120);
       assert.equal(Date.parse(view.expires_at) - Date.parse(view.created_at), 120_000, 'the countdown is the server record');
       assert.equal(view.device_id, phone.deviceId);
@@ -334,6 +306,57 @@ for (const dialect of dialects()) {
       assert.equal(events[0]?.data['purpose'] ?? 'caller_verification', 'caller_verification');
     });
 
+    test('SEC-26 verify-caller with read_back: no console answer carries the code before the caller reads it; the agent\'s wrong entries use up the attempts (SEC-05); the countdown is the server\'s expiry; another tenant\'s agent gets 404', async () => {
+      // At this application the caller reads a code from the app back to the agent.
+      const policy = await other.request('PUT', '/v1/policies/verify-caller', {
+        channel: 'push',
+        device: 'primary',
+        ttl_seconds: 120,
+        user_verification: 'required',
+        matching: 'read_back',
+        purpose: 'caller_verification',
+      });
+      assert.equal(policy.statusCode, 200, policy.body);
+      const agent = await newAgent('agent', [other.applicationId]);
+      const session = await signIn(agent.email);
+      const userId = await newPerson(other, { email: `read-back-${dialect}@example.com`, display_name: 'Rita Readback' });
+      const phone = await enrolPhone(other, userId);
+      const arriving = phone.next();
+      const started = await inject('POST', `/apps/${other.applicationId}/people/${userId}/verify-caller`, { session, body: { device_id: phone.deviceId } });
+      assert.equal(started.statusCode, 201, started.body);
+      const view = started.json().verification;
+      assert.deepEqual([view.matching, view.match_number, view.awaiting_read_back], ['read_back', null, false]);
+      const stored = await server.runtime.store.verifications.byId(other.applicationId, view.id);
+      assert.equal(view.expires_at, new Date(stored!.expiresAt).toISOString(), 'the countdown is the server record');
+      assert.equal(view.seconds_left, Math.round((stored!.expiresAt - clock.now()) / 1000));
+      await arriving;
+
+      // The phone approves and shows its code; the console learns only that a code is awaited.
+      const answer = await phone.client.respond(view.id, { decision: 'approve', userVerification: 'pin' });
+      const code = (answer as { read_back_code?: string }).read_back_code;
+      assert.match(String(code), /^\d{6}$/);
+      const pending = await inject('GET', `/apps/${other.applicationId}/verifications/${view.id}`, { session });
+      assert.equal(pending.json().verification.awaiting_read_back, true);
+      assert.ok(!pending.body.includes(String(code)), 'the console never holds the code');
+
+      // Wrong entries by the agent count against the verification's attempts (3): the last one fails it.
+      const wrong = code === '000000' ? '111111' : '000000';
+      const first = await inject('POST', `/apps/${other.applicationId}/verifications/${view.id}/check`, { session, body: { code: wrong } });
+      assert.equal(first.statusCode, 200, first.body);
+      assert.equal(first.json().valid, false);
+      assert.ok(!first.body.includes(String(code)));
+      await inject('POST', `/apps/${other.applicationId}/verifications/${view.id}/check`, { session, body: { code: wrong } });
+      const third = await inject('POST', `/apps/${other.applicationId}/verifications/${view.id}/check`, { session, body: { code: wrong } });
+      assert.equal(third.json().verification.status, 'failed');
+      const late = await inject('POST', `/apps/${other.applicationId}/verifications/${view.id}/check`, { session, body: { code } });
+      assert.ok(late.statusCode === 409, `after the last attempt even the right code fails: ${late.body}`);
+
+      // An agent of another tenant cannot see the verification.
+      const outsider = await signIn((await newAgent('agent', [acme.applicationId])).email);
+      assertProblem(await inject('GET', `/apps/${other.applicationId}/verifications/${view.id}`, { session: outsider }), 404, 'application_not_granted');
+      assertProblem(await inject('GET', `/apps/${acme.applicationId}/verifications/${view.id}`, { session: outsider }), 404);
+    });
+
     test('send-code on an sms device, then the code the caller reads out: a wrong one counts, the right one approves; no code in any console answer', async () => {
       const agent = await newAgent('agent', [acme.applicationId]);
       const session = await signIn(agent.email);
@@ -360,6 +383,11 @@ for (const dialect of dialects()) {
       const miss = await inject('POST', `/apps/${acme.applicationId}/verifications/${view.id}/check`, { session, body: { code: wrong } });
       assert.equal(miss.statusCode, 200, miss.body);
       assert.deepEqual([miss.json().valid, miss.json().verification.status], [false, 'pending']);
+      // The dialog says how many attempts are left after a wrong code.
+      const maxAttempts = (await server.runtime.store.verifications.byId(acme.applicationId, view.id))!.maxAttempts;
+      assert.ok(maxAttempts >= 2);
+      assert.equal(view.attempts_left, maxAttempts, 'a fresh code has every attempt');
+      assert.equal(miss.json().verification.attempts_left, maxAttempts - 1, 'the wrong entry used one up');
       const hit = await inject('POST', `/apps/${acme.applicationId}/verifications/${view.id}/check`, { session, body: { code } });
       assert.deepEqual([hit.json().valid, hit.json().verification.status], [true, 'approved']);
       const v = await server.runtime.store.verifications.byId(acme.applicationId, view.id);

@@ -2,19 +2,14 @@
 // CDP virtual authenticator (a platform authenticator that verifies its user), against a real
 // Outband server. Run alone: `npm run build:web --silent` first (npm test does it in pretest).
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import type { Clock } from '../../src/services/deps.ts';
+import { assertNoSeriousAxeViolations, DESKTOP, launchChromium, PHONE, SCREENSHOTS, type Evaluate } from '../helpers/browser.ts';
 import { dialects } from '../helpers/databases.ts';
 import { freePort, startTestServer, unlimited, type Tenant, type TestServer } from '../helpers/server.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
-const AXE = fileURLToPath(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url));
-const SCREENSHOTS = fileURLToPath(new URL('../../test-results/screenshots/', import.meta.url));
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1280, height: 800 };
 
 /**
  * In-page helpers for what the page's own buttons would never do (replays, assertions over
@@ -70,8 +65,6 @@ interface Fields {
   answer?: string;
 }
 
-type Evaluate = <T>(fn: string) => Promise<T>;
-
 for (const dialect of dialects()) {
   describe(`${dialect}: the web authenticator in Chromium`, () => {
     let server: TestServer;
@@ -87,9 +80,7 @@ for (const dialect of dialects()) {
     const clock: Clock = { now: () => Date.now() + offset.ms };
 
     before(async () => {
-      assert.ok(existsSync(CHROMIUM), `Chromium is needed at ${CHROMIUM} (apt-get install -y chromium): this test does not skip`);
       assert.ok(existsSync(fileURLToPath(new URL('../../web/dist/authenticator/index.html', import.meta.url))), 'build the page first: npm run build:web');
-      mkdirSync(SCREENSHOTS, { recursive: true });
       const port = await freePort();
       // WebAuthn needs a host name, not an IP, as RP ID: the page is at localhost, the server listens on 127.0.0.1.
       server = await startTestServer({ dialect, clock, env: { PUBLIC_URL: `http://localhost:${port}`, PORT: String(port), OUTBAND_WORKERS: 'false' } });
@@ -97,10 +88,7 @@ for (const dialect of dialects()) {
       // Fraud reports here would otherwise cool pushes to this user down (SEC-21).
       tenant = await server.tenant({ name: `Acme Bank ${dialect}`, settings: unlimited(), plan: 'licensed' });
       userId = (await tenant.request('POST', '/v1/users', { email: `web-${dialect}@example.com`, display_name: 'Alex' })).json().id as string;
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      });
+      browser = await launchChromium();
       context = await browser.newContext({ viewport: PHONE, locale: 'en-GB' });
       // A clock the test can move on, so a request can run out without waiting its 30 s.
       await context.clock.install();
@@ -125,14 +113,7 @@ for (const dialect of dialects()) {
       }
       await page.setViewportSize(PHONE);
     };
-    const axe = async (where: string) => {
-      await page.addScriptTag({ path: AXE });
-      const violations = await (page.evaluate as Evaluate)<Array<{ id: string; impact: string; help: string }>>(
-        `axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help })))`,
-      );
-      const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-      assert.deepEqual(bad, [], `${where}: axe-core finds serious or critical violations`);
-    };
+    const axe = (where: string) => assertNoSeriousAxeViolations(page, where);
     const inPage = async <T,>(expression: string): Promise<T> => {
       await page.addScriptTag({ content: PAGE_HELPERS });
       return (page.evaluate as Evaluate)<T>(expression);

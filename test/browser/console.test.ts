@@ -5,53 +5,26 @@
 // size into test-results/screenshots/, and runs axe-core on each console page.
 // Run alone: `npm run build:web --silent` first (npm test does it in pretest).
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { createDeviceClient, enroll, type DeviceClient } from '../../src/authenticator/client.ts';
-import type { DeviceRequest } from '../../src/authenticator/objects.ts';
+import type { Browser, Page } from 'playwright-core';
 import type { Clock } from '../../src/services/deps.ts';
 import { en, nl } from '../../web/console/texts.ts';
+import { assertNoSeriousAxeViolations as axe, DESKTOP, launchChromium, PHONE, SCREENSHOTS } from '../helpers/browser.ts';
 import { dialects } from '../helpers/databases.ts';
+import { enrolHeadlessPhone, type HeadlessPhone } from '../helpers/phone.ts';
 import { codeFromOutbox, freePort, startTestServer, unlimited, type Tenant, type TestServer } from '../helpers/server.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const AXE = fileURLToPath(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url));
-const SCREENSHOTS = fileURLToPath(new URL('../../test-results/screenshots/', import.meta.url));
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1280, height: 800 };
 const PASSWORD = 'correct horse battery staple';
 const CHANNELS = { sms: 'outbox', voice: 'outbox', email: 'outbox', push: 'devices' };
 const LOCALES = { en: { browser: 'en-GB', texts: en }, nl: { browser: 'nl-NL', texts: nl } } as const;
-
-type Evaluate = <T>(fn: string) => Promise<T>;
-
-/** Fails naming `what` when `promise` takes longer than `ms`. */
-async function within<T>(promise: Promise<T>, what: string, ms = 15_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** A console text, as the agent reads it. */
 function say(texts: Record<string, string>, key: string): string {
   const text = texts[key];
   assert.ok(text !== undefined, `no text ${key}`);
   return text;
-}
-
-/** The customer's phone: an enrolled authenticator following its stream. */
-interface Phone {
-  client: DeviceClient;
-  deviceId: string;
-  next(): Promise<DeviceRequest>;
 }
 
 for (const dialect of dialects()) {
@@ -69,9 +42,7 @@ for (const dialect of dialects()) {
     const screenshots = dialect === dialects()[0];
 
     before(async () => {
-      assert.ok(existsSync(CHROMIUM), `Chromium is needed at ${CHROMIUM} (apt-get install -y chromium): this test does not skip`);
       assert.ok(existsSync(fileURLToPath(new URL('../../web/dist/console/index.html', import.meta.url))), 'build the page first: npm run build:web');
-      mkdirSync(SCREENSHOTS, { recursive: true });
       const port = await freePort();
       server = await startTestServer({ dialect, clock, env: { PUBLIC_URL: `http://localhost:${port}`, PORT: String(port) } });
       await server.runtime.app.listen({ port, host: '127.0.0.1' });
@@ -90,10 +61,7 @@ for (const dialect of dialects()) {
       assert.equal(policy.statusCode, 200, policy.body);
       agentEmail = `sam-${dialect}@example.com`;
       await server.runtime.agents.create({ email: agentEmail, role: 'admin', password: PASSWORD, applications: [bank.applicationId, insurer.applicationId] });
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      });
+      browser = await launchChromium();
     });
     after(async () => {
       for (const s of streams) s.abort();
@@ -111,37 +79,9 @@ for (const dialect of dialects()) {
       return { id: res.json().id as string, email, phone };
     }
 
-    async function enrolPhone(tenant: Tenant, userId: string): Promise<Phone> {
-      const res = await tenant.request('POST', `/v1/users/${userId}/devices`, { kind: 'push' });
-      assert.equal(res.statusCode, 201, res.body);
-      // The phone's clock is the server's (which a test moves on to let requests run out).
-      const { authenticator } = await enroll(res.json().enrolment.link, { capabilities: ['push', 'pin', 'biometric'] }, { now: clock.now });
-      const client = createDeviceClient(authenticator, { now: clock.now });
-      const unclaimed: DeviceRequest[] = [];
-      const waiters: Array<(r: DeviceRequest) => void> = [];
-      const stop = new AbortController();
-      streams.push(stop);
-      await new Promise<void>((resolve) => {
-        void client.stream({
-          signal: stop.signal,
-          onOpen: resolve,
-          onRequest: (r) => {
-            const waiter = waiters.shift();
-            if (waiter === undefined) unclaimed.push(r);
-            else waiter(r);
-          },
-          onWithdrawn: () => {},
-          onRevoked: () => {},
-        });
-      });
-      return {
-        client,
-        deviceId: authenticator.device_id,
-        next: () => {
-          const early = unclaimed.shift();
-          return within(early !== undefined ? Promise.resolve(early) : new Promise<DeviceRequest>((resolve) => waiters.push(resolve)), 'the phone hears the request');
-        },
-      };
+    /** The customer's phone. Its clock is the server's (which a test moves on to let requests run out). */
+    function enrolPhone(tenant: Tenant, userId: string): Promise<HeadlessPhone> {
+      return enrolHeadlessPhone(tenant, userId, { capabilities: ['pin', 'biometric'], now: clock.now, streams, nextWithinMs: 15_000 });
     }
 
     /** A browser context in the agent's language, signed in. */
@@ -192,6 +132,16 @@ for (const dialect of dialects()) {
     const statusText = async (page: Page) => ((await dialog(page).locator('.status-text').textContent()) ?? '').trim();
     const timer = async (page: Page) => ((await dialog(page).locator('[role=timer]').textContent()) ?? '').trim();
 
+    /** What the dialog says after one wrong code: the attempts the server has left for it (SEC-05). */
+    async function wrongCodeText(tenant: Tenant, verificationId: string, T: (key: string) => string): Promise<string> {
+      const v = await server.runtime.store.verifications.byId(tenant.applicationId, verificationId);
+      assert.ok(v !== undefined);
+      assert.equal(v.attempts, 1, 'one wrong code used one attempt');
+      const left = v.maxAttempts - 1;
+      assert.ok(left >= 1);
+      return left === 1 ? T('code.wrong.one') : T('code.wrong').replace('{n}', String(left));
+    }
+
     async function shot(page: Page, locale: string, name: string): Promise<void> {
       if (!screenshots) return;
       for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]] as const) {
@@ -203,14 +153,6 @@ for (const dialect of dialects()) {
       if ((await dialog(page).count()) > 0) await dialog(page).screenshot({ path: `${SCREENSHOTS}console-dialog-${name}-${locale}.png`, animations: 'disabled' });
     }
 
-    async function axe(page: Page, where: string): Promise<void> {
-      await page.addScriptTag({ path: AXE });
-      const violations = await (page.evaluate as Evaluate)<Array<{ id: string; impact: string; help: string }>>(
-        `axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help })))`,
-      );
-      const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-      assert.deepEqual(bad, [], `${where}: axe-core finds serious or critical violations`);
-    }
 
     for (const locale of ['en', 'nl'] as const) {
       test(`${locale}: sign in → find the customer by e-mail → Verify caller → the phone picks the number read out and approves → approved, with time and method, the countdown stopped`, async () => {
@@ -359,6 +301,7 @@ for (const dialect of dialects()) {
         await dialog(page).getByRole('button', { name: T('code.check') }).click();
         await page.waitForFunction(`document.querySelector('#code-entry')?.getAttribute('aria-invalid') === 'true'`);
         assert.equal(await dialog(page).locator('.state').getAttribute('data-state'), 'pending');
+        assert.equal(((await dialog(page).locator('#code-entry-error').textContent()) ?? '').trim(), await wrongCodeText(insurer, request.id, T));
         await input.fill(code!);
         await dialog(page).getByRole('button', { name: T('code.check') }).click();
         await state(page, 'approved');
@@ -382,8 +325,8 @@ for (const dialect of dialects()) {
         await input.fill(code === '000000' ? '111111' : '000000');
         await dialog(page).getByRole('button', { name: T('code.check') }).click();
         await page.waitForFunction(`document.querySelector('#code-entry')?.getAttribute('aria-invalid') === 'true'`);
-        const said = (await dialog(page).locator('#code-entry-error').textContent()) ?? '';
-        assert.ok(said.startsWith(T('code.wrongNoCount').replace(/\.$/, '')), said);
+        const said = ((await dialog(page).locator('#code-entry-error').textContent()) ?? '').trim();
+        assert.equal(said, await wrongCodeText(bank, id, T), 'the dialog says how many attempts are left');
         await axe(page, 'send-code dialog, wrong code');
         await shot(page, locale, 'code-wrong');
         await input.fill(code);

@@ -4,64 +4,13 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createDeviceClient, enroll, type DeviceClient } from '../../src/authenticator/client.ts';
 import { signDeviceJws } from '../../src/authenticator/device-jws.ts';
 import { privateKeyObject } from '../../src/authenticator/device-key.ts';
 import { DeviceApiError } from '../../src/authenticator/errors.ts';
-import type { StoredAuthenticator } from '../../src/authenticator/key-file.ts';
-import type { DeviceRequest } from '../../src/authenticator/objects.ts';
 import { TestClock } from '../helpers/clock.ts';
 import { dialects } from '../helpers/databases.ts';
+import { enrolHeadlessPhone, type HeadlessPhone as Phone } from '../helpers/phone.ts';
 import { freePort, startTestServer, type Tenant, type TestServer } from '../helpers/server.ts';
-
-/** An enrolled authenticator following its stream, with the requests it has seen. */
-interface Phone {
-  stored: StoredAuthenticator;
-  client: DeviceClient;
-  seen: DeviceRequest[];
-  withdrawn: Array<{ id: string; status: string }>;
-  next(): Promise<DeviceRequest>;
-  stop(): void;
-}
-
-async function enrolPhone(tenant: Tenant, userId: string, capabilities: Array<'pin' | 'biometric'> = ['pin']): Promise<Phone> {
-  const res = await tenant.request('POST', `/v1/users/${userId}/devices`, { kind: 'push' });
-  assert.equal(res.statusCode, 201, res.body);
-  const { authenticator } = await enroll(res.json().enrolment.link, { capabilities: ['push', ...capabilities] });
-  const client = createDeviceClient(authenticator);
-  const seen: DeviceRequest[] = [];
-  const withdrawn: Array<{ id: string; status: string }> = [];
-  const waiters: Array<(r: DeviceRequest) => void> = [];
-  const unclaimed: DeviceRequest[] = [];
-  const stop = new AbortController();
-  const opened = new Promise<void>((resolve) => {
-    void client.stream({
-      signal: stop.signal,
-      onOpen: resolve,
-      onRequest: (r) => {
-        seen.push(r);
-        // A request that arrives before next() is asked for is kept for it, not lost.
-        const waiter = waiters.shift();
-        if (waiter === undefined) unclaimed.push(r);
-        else waiter(r);
-      },
-      onWithdrawn: (w) => withdrawn.push(w),
-      onRevoked: () => {},
-    });
-  });
-  await opened;
-  return {
-    stored: authenticator,
-    client,
-    seen,
-    withdrawn,
-    next: () => {
-      const early = unclaimed.shift();
-      return early !== undefined ? Promise.resolve(early) : new Promise<DeviceRequest>((resolve) => waiters.push(resolve));
-    },
-    stop: () => stop.abort(),
-  };
-}
 
 for (const dialect of dialects()) {
   describe(`${dialect}: push authentication end to end`, () => {
@@ -87,7 +36,7 @@ for (const dialect of dialects()) {
       return res.json().id as string;
     }
     async function phone(userId: string, capabilities?: Array<'pin' | 'biometric'>): Promise<Phone> {
-      const p = await enrolPhone(tenant, userId, capabilities);
+      const p = await enrolHeadlessPhone(tenant, userId, { capabilities });
       phones.push(p);
       return p;
     }

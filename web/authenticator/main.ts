@@ -2,6 +2,8 @@
 // browser from the enrolment link, follows the device's requests over its stream (and Web Push
 // when granted), and answers them: approvals with the platform authenticator, denials with the
 // device key.
+// The stylesheet goes through Vite's module graph (bundled and hashed; a missing file fails the build).
+import './style.css';
 import { ApiError, apiOf, deviceApi, enroll, type DeviceApi, type PushRequest, type RespondResult } from './api.ts';
 import { fromBase64url, h, replace } from './dom.ts';
 import { forgetEnrolment, loadEnrolment, saveEnrolment, type Enrolment } from './storage.ts';

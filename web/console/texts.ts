@@ -81,6 +81,7 @@ export const en: Catalogue = {
   'capability.push': 'push',
   'capability.pin': 'PIN',
   'capability.biometric': 'biometric',
+  'capability.webauthn': 'screen lock or fingerprint',
 
   'verify.button': 'Verify caller',
   'verify.buttonFor': 'Verify caller with {device}',
@@ -366,6 +367,7 @@ export const nl: Catalogue = {
   'capability.push': 'push',
   'capability.pin': 'pincode',
   'capability.biometric': 'biometrie',
+  'capability.webauthn': 'schermvergrendeling of vingerafdruk',
 
   'verify.button': 'Beller verifiëren',
   'verify.buttonFor': 'Beller verifiëren met {device}',

@@ -94,6 +94,7 @@ export const ConsoleVerification = Type.Object({
   matching: Type.String({ description: 'none, pick, type or read_back' }),
   match_number: NullableString({ description: 'pick: the number the agent reads to the caller (type: in the start answer only)' }),
   awaiting_read_back: Type.Boolean({ description: 'read_back: the device approved; the agent types the code the caller reads out' }),
+  attempts_left: Type.Union([Type.Null(), Type.Integer({ minimum: 0 })], { description: 'Checks left before it fails, where the agent types a code (send-code, read_back); null for other pushes' }),
   user_verified_with: NullableString({ description: 'How the device verified its user: pin, biometric, webauthn or none' }),
   delivery: NullableString({ description: 'sending, sent or failed: how far the request or message got' }),
 });
