@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import type { Clock } from '../../src/services/deps.ts';
-import { assertNoSeriousAxeViolations, DESKTOP, launchChromium, PHONE, SCREENSHOTS, type Evaluate } from '../helpers/browser.ts';
+import { assertNoSeriousAxeViolations, DESKTOP, launchChromium, PHONE, SCREENSHOTS, type Evaluate, within } from '../helpers/browser.ts';
 import { dialects } from '../helpers/databases.ts';
 import { freePort, startTestServer, unlimited, type Tenant, type TestServer } from '../helpers/server.ts';
 
@@ -156,6 +156,33 @@ for (const dialect of dialects()) {
       assert.ok(((await manifest.json()) as { icons: unknown[] }).icons.length >= 2);
       assert.equal((await page.request.get(`${origin}/authenticator/sw.js`)).status(), 200);
       assert.equal(await (page.evaluate as Evaluate)<string>(`navigator.serviceWorker.ready.then((r) => r.scope)`), `${origin}/authenticator/`);
+    });
+
+    test('a Web Push notice reaches the service worker, which shows a generic notification naming only the request to fetch', async () => {
+      // Headless Chromium has no push service to subscribe with, so the notice is delivered to the
+      // service worker through the DevTools protocol, as a push service would deliver it.
+      const origin = new URL(page.url()).origin;
+      await context.grantPermissions(['notifications'], { origin });
+      const registrations = new Promise<string>((resolve) => {
+        cdp.on('ServiceWorker.workerRegistrationUpdated', (event: { registrations: Array<{ registrationId: string; scopeURL: string; isDeleted: boolean }> }) => {
+          const found = event.registrations.find((r) => r.scopeURL === `${origin}/authenticator/` && !r.isDeleted);
+          if (found !== undefined) resolve(found.registrationId);
+        });
+      });
+      await cdp.send('ServiceWorker.enable');
+      const registrationId = await within(registrations, 'the service worker registration');
+      const notice = JSON.stringify({ type: 'outband.request', verification_id: 'vrf_pushnotice', device_id: 'dev_x' });
+      await cdp.send('ServiceWorker.deliverPushMessage', { origin, registrationId, data: notice });
+      let shown: Array<{ title: string; body: string; tag: string; data: { id: string | null } }> = [];
+      for (let i = 0; i < 100 && shown.length === 0; i++) {
+        shown = await (page.evaluate as Evaluate)<typeof shown>(
+          `navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((ns) => ns.map((n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data })))`,
+        );
+        if (shown.length === 0) await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.deepEqual(shown, [{ title: 'Verification request', body: 'Open to review and answer it.', tag: 'vrf_pushnotice', data: { id: 'vrf_pushnotice' } }]);
+      await (page.evaluate as Evaluate)(`navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((ns) => ns.forEach((n) => n.close()))`);
+      await cdp.send('ServiceWorker.disable');
     });
 
     test('SEC-25: number matching: the page shows who asks, the message, a countdown and three numbers; the right pick approves with user verification', async () => {
