@@ -5,21 +5,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createDeviceClient, enroll } from '../../src/authenticator/client.ts';
 import { TestClock } from '../helpers/clock.ts';
+import type { AuditEntry as Entry } from '../../src/domain/event-log.ts';
 import { dialects } from '../helpers/databases.ts';
 import { assertProblem } from '../helpers/problem.ts';
 import { freePort, startTestServer, type Tenant, type TestServer } from '../helpers/server.ts';
-
-interface Entry {
-  at: string;
-  seq: number;
-  actor: string | null;
-  action: string;
-  subject: { type: string; id: string };
-  user_id: string | null;
-  channel: string | null;
-  result: string | null;
-  details: Record<string, unknown>;
-}
 
 /** What the script expects of an entry: when, who, what, to whom. */
 interface Expected {

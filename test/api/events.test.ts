@@ -5,19 +5,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createSseParser, type SseEvent } from '../../src/authenticator/sse.ts';
 import { dialects } from '../helpers/databases.ts';
+import type { EventItem as Item } from '../../src/domain/event-log.ts';
 import { assertProblem } from '../helpers/problem.ts';
 import { startTestServer, type Tenant, type TestServer } from '../helpers/server.ts';
-
-interface Item {
-  id: string;
-  seq: number;
-  type: string;
-  subject: { type: string; id: string };
-  user_id: string | null;
-  actor: string | null;
-  data: Record<string, unknown>;
-  created_at: string;
-}
 
 async function page(tenant: Tenant, query: string): Promise<{ items: Item[]; next_cursor: string; has_more: boolean }> {
   const res = await tenant.request('GET', `/v1/events${query}`);

@@ -4,24 +4,13 @@
  * one-time id); answers are signed over the response signing input, approvals by the platform
  * authenticator (WebAuthn), denials by the device key.
  */
+import type { DeviceRequest } from '../../src/authenticator/objects.ts';
 import { responseSigningInput } from '../../src/authenticator/signing-input.ts';
 import { base64url, fromBase64url } from './dom.ts';
 import type { Enrolment } from './storage.ts';
 
-export interface PushRequest {
-  id: string;
-  status: string;
-  challenge: string;
-  application: string;
-  message: string;
-  context: Record<string, string>;
-  purpose: string;
-  user_verification: 'required' | 'preferred';
-  matching: 'none' | 'pick' | 'type' | 'read_back';
-  choices: string[] | null;
-  created_at: string;
-  expires_at: string;
-}
+/** A request as the device API sends it: the reference client's definition of the wire, plus its status. */
+export type PushRequest = DeviceRequest & { status: string };
 
 export interface RespondResult {
   id: string;
