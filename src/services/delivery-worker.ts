@@ -54,7 +54,7 @@ export function createDeliveryWorker(
     const guard = { expectedStatus: 'sending' as const, expectedAttempts: delivery.attempts };
     if (outcome.ok) {
       const sent: Delivery = { ...delivery, status: 'sent', sealedMessage: null, lockedUntil: null, providerMessageId: outcome.providerMessageId, error: null, updatedAt: now, sentAt: now };
-      const result = await deps.store.commit({ writes: [{ kind: 'delivery.update', delivery: sent, ...guard }, deliveryEvent('delivery.sent', sent, now)] });
+      const result = await deps.store.commit({ writes: [{ kind: 'delivery.update', delivery: sent, ...guard }, deliveryEvent('delivery.sent', sent, now), wakeFollowers(delivery)] });
       deps.metrics.deliveries.inc({ channel: delivery.channel, provider: delivery.provider, status: 'sent' });
       log.info({ status: result.ok ? 'sent' : 'sent_after_lease_lost' }, 'delivery sent');
       return;
@@ -78,7 +78,7 @@ export function createDeliveryWorker(
     const failsVerification = delivery.channel !== 'push';
     // The verification fails with its message, in the same unit; re-decided if it changed meanwhile.
     for (let round = 0; round < 8; round++) {
-      const writes: Write[] = [{ kind: 'delivery.update', delivery: failed, ...guard }, deliveryEvent('delivery.failed', failed, now)];
+      const writes: Write[] = [{ kind: 'delivery.update', delivery: failed, ...guard }, deliveryEvent('delivery.failed', failed, now), wakeFollowers(delivery)];
       const verification = failsVerification ? await deps.store.verifications.byIdForWorker(delivery.verificationId) : undefined;
       if (verification !== undefined) {
         const decision = decide(verification, { type: 'delivery_failed' }, now);
@@ -94,6 +94,11 @@ export function createDeliveryWorker(
     }
     deps.metrics.deliveries.inc({ channel: delivery.channel, provider: delivery.provider, status: 'failed' });
     log.warn({ err_message: error, permanent: outcome.error.permanent }, 'delivery failed for good');
+  }
+
+  /** A verification's view shows its deliveries: its streams (API and console) hear when one is sent or fails. */
+  function wakeFollowers(d: Delivery): Write {
+    return { kind: 'wake', subjectId: d.verificationId };
   }
 
   function deliveryEvent(type: string, d: Delivery, now: number): Write {

@@ -5,6 +5,7 @@
 // size into test-results/screenshots/, and runs axe-core on each console page.
 // Run alone: `npm run build:web --silent` first (npm test does it in pretest).
 import assert from 'node:assert/strict';
+import { createECDH, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +14,8 @@ import type { Clock } from '../../src/services/deps.ts';
 import { en, nl } from '../../web/console/texts.ts';
 import { assertNoSeriousAxeViolations as axe, DESKTOP, launchChromium, PHONE, SCREENSHOTS } from '../helpers/browser.ts';
 import { dialects } from '../helpers/databases.ts';
-import { enrolHeadlessPhone, type HeadlessPhone } from '../helpers/phone.ts';
+import { enrolHeadlessPhone, type HeadlessPhone, type HeadlessPhoneOptions } from '../helpers/phone.ts';
+import { makeTestCertificate, startWebPushService, type TestCertificate, type WebPushService } from '../helpers/push-peers.ts';
 import { codeFromOutbox, freePort, startTestServer, unlimited, type Tenant, type TestServer } from '../helpers/server.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -34,6 +36,9 @@ for (const dialect of dialects()) {
     let insurer: Tenant;
     let browser: Browser;
     let agentEmail: string;
+    /** A push service for phones reached by Web Push (the dialog's "sending" step lasts until the worker sends). */
+    let certificate: TestCertificate;
+    let webPush: WebPushService;
     const streams: AbortController[] = [];
     /** The server's clock runs with the real one, plus what a test moves it on by. */
     const offset = { ms: 0 };
@@ -43,8 +48,10 @@ for (const dialect of dialects()) {
 
     before(async () => {
       assert.ok(existsSync(fileURLToPath(new URL('../../web/dist/console/index.html', import.meta.url))), 'build the page first: npm run build:web');
+      certificate = makeTestCertificate();
+      webPush = await startWebPushService(certificate);
       const port = await freePort();
-      server = await startTestServer({ dialect, clock, env: { PUBLIC_URL: `http://localhost:${port}`, PORT: String(port) } });
+      server = await startTestServer({ dialect, clock, env: { PUBLIC_URL: `http://localhost:${port}`, PORT: String(port), WEBPUSH_CA_FILE: certificate.certFile } });
       await server.runtime.app.listen({ port, host: '127.0.0.1' });
       // Denials and expiries here would otherwise cool pushes to a person down (SEC-21).
       bank = await server.tenant({ name: `Acme Bank ${dialect}`, providers: CHANNELS, settings: unlimited() });
@@ -67,6 +74,8 @@ for (const dialect of dialects()) {
       for (const s of streams) s.abort();
       await browser?.close();
       await server?.close();
+      await webPush?.close();
+      certificate?.remove();
     });
 
     let people = 0;
@@ -80,8 +89,8 @@ for (const dialect of dialects()) {
     }
 
     /** The customer's phone. Its clock is the server's (which a test moves on to let requests run out). */
-    function enrolPhone(tenant: Tenant, userId: string): Promise<HeadlessPhone> {
-      return enrolHeadlessPhone(tenant, userId, { capabilities: ['pin', 'biometric'], now: clock.now, streams, nextWithinMs: 15_000 });
+    function enrolPhone(tenant: Tenant, userId: string, transport?: HeadlessPhoneOptions['transport']): Promise<HeadlessPhone> {
+      return enrolHeadlessPhone(tenant, userId, { capabilities: ['pin', 'biometric'], now: clock.now, streams, nextWithinMs: 15_000, transport });
     }
 
     /** A browser context in the agent's language, signed in. */
@@ -130,6 +139,9 @@ for (const dialect of dialects()) {
       await dialog(page).locator(`.state[data-state="${expected}"]`).waitFor();
     };
     const statusText = async (page: Page) => ((await dialog(page).locator('.status-text').textContent()) ?? '').trim();
+    /** The label of the progress step marked current (its own text, without the words for screen readers). */
+    const currentStep = (page: Page) =>
+      page.evaluate(`[...document.querySelector('dialog[open] ol.steps li[aria-current=step]').childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join('').trim()`) as Promise<string>;
     const timer = async (page: Page) => ((await dialog(page).locator('[role=timer]').textContent()) ?? '').trim();
 
     /** What the dialog says after one wrong code: the attempts the server has left for it (SEC-05). */
@@ -251,7 +263,7 @@ for (const dialect of dialects()) {
         await close();
       });
 
-      test(`${locale}: number matching pick: the customer picks a wrong number → denied as a mismatch; the right one approves`, async () => {
+      test(`${locale}: number matching pick: the customer picks a wrong number → denied as a mismatch; the right one approves`, async (t) => {
         const cas = await person(bank, 'Cas Visser');
         const phone = await enrolPhone(bank, cas.id);
         const { page, T, close } = await console_(locale);
@@ -281,7 +293,7 @@ for (const dialect of dialects()) {
         await close();
       });
 
-      test(`${locale}: read_back: the console asks for the code the caller reads from the app; a wrong one is refused, the right one approves`, async () => {
+      test(`${locale}: read_back: the console asks for the code the caller reads from the app; a wrong one is refused, the right one approves`, async (t) => {
         const dewi = await person(insurer, 'Dewi Smit');
         const phone = await enrolPhone(insurer, dewi.id);
         const { page, T, close } = await console_(locale);
@@ -308,7 +320,45 @@ for (const dialect of dialects()) {
         await close();
       });
 
-      test(`${locale}: Send code on the SMS device: the caller reads the code from the SMS; a wrong one is refused, the right one approves`, async () => {
+      test(`${locale}: Verify caller on a phone reached by Web Push: sending until the worker has sent it, then sent to the device and waiting, then approved`, async (t) => {
+        const joris = await person(bank, 'Joris Smit');
+        const subscription = { endpoint: webPush.endpoint(`joris-${dialect}-${locale}`), keys: { p256dh: createECDH('prime256v1').generateKeys('base64url'), auth: randomBytes(16).toString('base64url') } };
+        const phone = await enrolPhone(bank, joris.id, { type: 'webpush', subscription });
+        const { page, T, close } = await console_(locale);
+        await openPerson(page, T, bank.name, joris, 'Joris Smit');
+        const row = page.locator('table.devices tbody tr').filter({ hasText: 'Authenticator 1' });
+        const pushed = webPush.requests.length;
+        // The delivery worker is held, so that the request waits in the queue for the push service.
+        await server.runtime.worker.stop();
+        t.after(() => server.runtime.worker.start());
+        await row.getByRole('button', { name: T('verify.button') }).click();
+        await state(page, 'pending');
+        assert.equal(await statusText(page), T('verify.sending'));
+        assert.equal(await currentStep(page), T('steps.sending'));
+        assert.match(await timer(page), /^[12]:\d\d$/, 'the countdown runs from the start');
+        assert.equal(webPush.requests.length, pushed, 'nothing sent yet');
+        await axe(page, 'verify-caller dialog, sending');
+        await shot(page, locale, 'verify-sending');
+
+        const arriving = phone.next();
+        await server.runtime.worker.runOnce();
+        assert.equal(webPush.requests.length, pushed + 1, 'the worker sent the notice to the push service');
+        await page.waitForFunction(`document.querySelector('dialog[open] .status-text')?.textContent.trim() === ${JSON.stringify(T('verify.waiting').replace('{device}', 'Authenticator 1'))}`);
+        assert.equal(await currentStep(page), T('steps.waiting'));
+        assert.equal(await dialog(page).locator('ol.steps li').nth(1).locator('.sr-only').textContent(), T('steps.done'), 'sent to the device: done');
+        await shot(page, locale, 'verify-sent');
+
+        const request = await arriving;
+        const number = ((await dialog(page).locator('.match-number').textContent()) ?? '').trim();
+        const answer = await phone.client.respond(request.id, { decision: 'approve', userVerification: 'pin', answer: number });
+        assert.equal(answer.status, 'approved');
+        await state(page, 'approved');
+        assert.ok(((await dialog(page).locator('.status-detail').textContent()) ?? '').includes(T('method.pin')));
+        phone.stop();
+        await close();
+      });
+
+      test(`${locale}: Send code on the SMS device: the caller reads the code from the SMS; a wrong one is refused, the right one approves`, async (t) => {
         const eva = await person(bank, 'Eva Mulder');
         const sms = await bank.request('POST', `/v1/users/${eva.id}/devices`, { kind: 'sms', mode: 'automatic' });
         assert.equal(sms.statusCode, 201, sms.body);
@@ -316,11 +366,21 @@ for (const dialect of dialects()) {
         await openPerson(page, T, bank.name, eva, 'Eva Mulder');
         const row = page.locator('table.devices tbody tr').filter({ hasText: T('kind.sms') });
         assert.equal(await row.getByRole('button', { name: T('verify.button') }).count(), 0, 'an SMS device cannot be pushed to');
+        // The delivery worker is held, so that the SMS waits in the queue.
+        await server.runtime.worker.stop();
+        t.after(() => server.runtime.worker.start());
         await row.getByRole('button', { name: T('code.button') }).click();
         await state(page, 'pending');
         const id = await dialog(page).locator('.state').getAttribute('data-verification-id');
         assert.ok(id !== null);
+        // Queued, not yet handed to the provider.
+        assert.equal(await statusText(page), T('code.sending'));
+        assert.equal(await currentStep(page), T('steps.codeSending'));
+        await shot(page, locale, 'code-sending');
         const code = await codeFromOutbox(bank, id, server.runtime.worker);
+        await page.waitForFunction(`document.querySelector('dialog[open] .status-text')?.textContent.trim() === ${JSON.stringify(T('code.sent').replace('{device}', 'Phone 1'))}`);
+        assert.equal(await currentStep(page), T('steps.codeWaiting'));
+        await shot(page, locale, 'code-sent');
         const input = dialog(page).getByLabel(T('code.label'));
         await input.fill(code === '000000' ? '111111' : '000000');
         await dialog(page).getByRole('button', { name: T('code.check') }).click();

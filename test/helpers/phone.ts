@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { createDeviceClient, enroll, type DeviceClient } from '../../src/authenticator/client.ts';
 import type { StoredAuthenticator } from '../../src/authenticator/key-file.ts';
-import type { Capability, DeviceRequest } from '../../src/authenticator/objects.ts';
+import type { Capability, DeviceRequest, Transport } from '../../src/authenticator/objects.ts';
 import type { Tenant } from './server.ts';
 import { within } from './within.ts';
 
@@ -28,13 +28,15 @@ export interface HeadlessPhoneOptions {
   streams?: AbortController[];
   /** When set, next() fails after this many ms instead of waiting for the test's timeout. */
   nextWithinMs?: number;
+  /** How the server reaches the phone when its stream is closed; default the stream itself. */
+  transport?: Transport | undefined;
 }
 
 export async function enrolHeadlessPhone(tenant: Tenant, userId: string, options: HeadlessPhoneOptions = {}): Promise<HeadlessPhone> {
   const res = await tenant.request('POST', `/v1/users/${userId}/devices`, { kind: 'push' });
   assert.equal(res.statusCode, 201, res.body);
   const deps = options.now === undefined ? {} : { now: options.now };
-  const { authenticator } = await enroll(res.json().enrolment.link, { capabilities: ['push', ...(options.capabilities ?? ['pin'])] }, deps);
+  const { authenticator } = await enroll(res.json().enrolment.link, { capabilities: ['push', ...(options.capabilities ?? ['pin'])], ...(options.transport === undefined ? {} : { transport: options.transport }) }, deps);
   const client = createDeviceClient(authenticator, deps);
   const seen: DeviceRequest[] = [];
   const withdrawn: Array<{ id: string; status: string }> = [];
