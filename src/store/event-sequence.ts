@@ -16,8 +16,8 @@ type Executor = Transaction<Tables> | Kysely<Tables>;
  * take a smaller one. On SQLite the group commit runs units one after another in one transaction,
  * each in a savepoint whose rollback also takes back its bump.
  *
- * It runs first in a unit, before any guarded row is written: every unit that appends events takes
- * its counter locks first, in application-id order, so no two units can wait on each other in a cycle.
+ * It runs last in a unit (applyWrites), after every guarded row, so the lock is held only over the
+ * events' inserts and the commit; counters are taken in application-id order (ADR 0011).
  */
 export async function numberEvents(trx: Executor, unit: UnitOfWork): Promise<Map<string, number>> {
   const byApplication = new Map<string, DomainEvent[]>();

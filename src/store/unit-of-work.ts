@@ -153,8 +153,6 @@ export const NOTIFY_CHANNEL = 'outband_events';
 
 /** Applies a unit's writes in order inside an open transaction; throws ConflictError on a stale guard. */
 export async function applyWrites(trx: Transaction<Tables> | Kysely<Tables>, unit: UnitOfWork, dialect: Dialect): Promise<void> {
-  // First, before any guarded row: the per-application event numbers (their lock order, ADR 0011).
-  const appSeqs = await numberEvents(trx, unit);
   for (const write of unit.writes) {
     switch (write.kind) {
       case 'verification.insert':
@@ -427,31 +425,48 @@ export async function applyWrites(trx: Transaction<Tables> | Kysely<Tables>, uni
           .values({ application_id: write.applicationId, verification_id: write.verificationId, user_id: write.userId, used_for: write.usedFor, used_at: write.at })
           .execute();
         break;
-      case 'event.append': {
-        const e = write.event;
-        await trx
-          .insertInto('events')
-          .values({
-            id: e.id,
-            application_id: e.applicationId,
-            type: e.type,
-            subject_type: e.subjectType,
-            subject_id: e.subjectId,
-            actor: e.actor,
-            data: JSON.stringify(e.data),
-            created_at: e.createdAt,
-            app_seq: appSeqs.get(e.id)!,
-            user_id: await userIdFor(trx, e),
-          })
-          .execute();
-        await fanOutWebhooks(trx, e, appSeqs.get(e.id)!);
-        if (dialect === 'postgres') {
-          // Delivered to every node's listener at COMMIT, and never if the unit rolls back.
-          const payload = JSON.stringify({ application_id: e.applicationId, subject_id: e.subjectId, type: e.type });
-          await sql`select pg_notify(${NOTIFY_CHANNEL}, ${payload})`.execute(trx);
-        }
-        break;
-      }
+      case 'event.append':
+        break; // after every other write, below
+    }
+  }
+  await appendEvents(trx, unit, dialect);
+}
+
+/**
+ * The unit's events, last: numbered per application (ADR 0011), stored, fanned out to webhooks
+ * and announced. The counter row's lock is held to the commit, so it is taken as late as possible:
+ * units of one application wait for each other only over this tail and the commit, not over
+ * their whole work. No cycle can form: a unit holding a counter waits for nothing but other
+ * counters, which every unit takes in application-id order.
+ */
+async function appendEvents(trx: Transaction<Tables> | Kysely<Tables>, unit: UnitOfWork, dialect: Dialect): Promise<void> {
+  const events = eventsOf(unit);
+  if (events.length === 0) return;
+  // Reads first, outside the lock.
+  const userIds = new Map<string, string | null>();
+  for (const e of events) userIds.set(e.id, await userIdFor(trx, e));
+  const appSeqs = await numberEvents(trx, unit);
+  for (const e of events) {
+    await trx
+      .insertInto('events')
+      .values({
+        id: e.id,
+        application_id: e.applicationId,
+        type: e.type,
+        subject_type: e.subjectType,
+        subject_id: e.subjectId,
+        actor: e.actor,
+        data: JSON.stringify(e.data),
+        created_at: e.createdAt,
+        app_seq: appSeqs.get(e.id)!,
+        user_id: userIds.get(e.id) ?? null,
+      })
+      .execute();
+    await fanOutWebhooks(trx, e, appSeqs.get(e.id)!, userIds.get(e.id) ?? null);
+    if (dialect === 'postgres') {
+      // Delivered to every node's listener at COMMIT, and never if the unit rolls back.
+      const payload = JSON.stringify({ application_id: e.applicationId, subject_id: e.subjectId, type: e.type });
+      await sql`select pg_notify(${NOTIFY_CHANNEL}, ${payload})`.execute(trx);
     }
   }
 }

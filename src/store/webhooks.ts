@@ -219,7 +219,7 @@ export async function applyWebhookWrite(trx: Db, write: WebhookWrite): Promise<v
  * all (SEC-43). The message id joins the event's and the endpoint's random parts, so it is
  * unique per pair and needs no randomness here.
  */
-export async function fanOutWebhooks(trx: Db, event: DomainEvent, seq: number): Promise<void> {
+export async function fanOutWebhooks(trx: Db, event: DomainEvent, seq: number, userId: string | null): Promise<void> {
   // Most applications have no endpoint: one indexed look, and no payload is built.
   const any = await trx
     .selectFrom('webhook_endpoints')
@@ -230,7 +230,7 @@ export async function fanOutWebhooks(trx: Db, event: DomainEvent, seq: number): 
     .executeTakeFirst();
   if (any === undefined) return;
   const subscriptions = matchingSubscriptions(event.type);
-  const payload = webhookPayload(event, { seq, userId: await userIdFor(trx, event) });
+  const payload = webhookPayload(event, { seq, userId });
   const now = event.createdAt;
   await trx
     .insertInto('webhook_messages')

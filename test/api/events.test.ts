@@ -179,6 +179,9 @@ for (const dialect of dialects()) {
           seen.push(...p.items);
           cursor = p.next_cursor;
           if (!stillWriting && !p.has_more) return;
+          // Injected requests never leave the microtask queue; a real client's come from sockets.
+          // Yield, so that the SQLite group commit (scheduled with setImmediate) gets its turn.
+          await new Promise((resolve) => setImmediate(resolve));
         }
       })();
       const ids = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? startEmail(t, `c${i}@example.com`) : newUser(t, `c${i}`))));
