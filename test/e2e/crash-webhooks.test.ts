@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { openDatabase } from '../../src/store/database.ts';
-import { createTestDatabase, dialects } from '../helpers/databases.ts';
-import { cleanupStack, poll, runCli, startServerProcess, type ServerProcess } from '../helpers/process.ts';
-import { startSmsGateway } from '../helpers/sms-gateway.ts';
+import { dialects } from '../helpers/databases.ts';
+import { poll } from '../helpers/process.ts';
+import { callApi, issueToken, mobileNumber, setUpServedApp } from '../helpers/served-app.ts';
 import { byEvent, startWebhookReceiver } from '../helpers/webhook-receiver.ts';
 
 /**
@@ -17,54 +17,21 @@ import { byEvent, startWebhookReceiver } from '../helpers/webhook-receiver.ts';
 const CLIENTS = 8;
 const KILL_AFTER = 24;
 
-/** A number per start with its own 1000-block, so the prefix velocity guard (SEC-32) stays out of the way. */
-function phone(n: number): string {
-  return `+3162${String(n).padStart(4, '0')}123`;
-}
-
 for (const dialect of dialects()) {
   describe(`${dialect}: SEC-43 outbox across a crash (SIGKILL under load)`, () => {
     test('SEC-43: after kill -9 and a restart, every acknowledged start has its SMS and its verification.started webhook, duplicates only under the same webhook-id', async (t) => {
-      const defer = cleanupStack(t);
-      const database = await createTestDatabase(dialect);
-      defer(() => database.drop());
-      const gateway = await startSmsGateway();
-      defer(() => gateway.close());
+      const app = await setUpServedApp(t, dialect, {
+        name: 'crash-hooks',
+        scopes: 'verifications:write verifications:read admin',
+        env: { DELIVERY_LEASE_MS: '1000', OUTBAND_WEBHOOKS_ALLOW_INSECURE: 'true', WEBHOOK_TIMEOUT_MS: '5000' },
+      });
+      const { defer, database, gateway } = app;
       const receiver = await startWebhookReceiver();
       defer(() => receiver.close());
-      const env = {
-        DATABASE_URL: database.url,
-        OUTBAND_SECRET: 'crash-webhooks-secret-0123456789-abcdefghijk',
-        OUTBAND_DEMO: 'false',
-        LOG_LEVEL: 'warn',
-        SMS_WEBHOOK_URL: gateway.url,
-        SMS_WEBHOOK_SECRET: gateway.secret,
-        DELIVERY_LEASE_MS: '1000',
-        OUTBAND_WEBHOOKS_ALLOW_INSECURE: 'true',
-        WEBHOOK_TIMEOUT_MS: '5000',
-      };
-      await runCli(['apps', 'create', '--name', 'crash-hooks', '--sms-provider', 'webhook'], env);
-      const { stdout } = await runCli(['clients', 'create', '--app', 'crash-hooks', '--scopes', 'verifications:write verifications:read admin', '--json'], env);
-      const credentials = JSON.parse(stdout) as { client_id: string; client_secret: string };
 
-      const serve = async (): Promise<ServerProcess> => {
-        const server = await startServerProcess(env);
-        defer(() => server.stop('SIGKILL'));
-        return server;
-      };
-      const call = async (server: ServerProcess, method: string, path: string, body?: unknown, token?: string) => {
-        const headers: Record<string, string> = {};
-        if (body !== undefined) headers['content-type'] = 'application/json';
-        if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
-        const response = await fetch(server.baseUrl + path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-        return { status: response.status, json: (await response.json()) as Record<string, any> };
-      };
-
-      const first = await serve();
-      const issued = await call(first, 'POST', '/oauth/token', { grant_type: 'client_credentials', client_id: credentials.client_id, client_secret: credentials.client_secret });
-      assert.equal(issued.status, 200, JSON.stringify(issued.json));
-      const token = issued.json['access_token'] as string;
-      const hook = await call(first, 'POST', '/v1/webhooks', { url: `${receiver.url}/hooks`, event_types: ['verification.started'] }, token);
+      const first = await app.serve();
+      const token = await issueToken(first, app);
+      const hook = await callApi(first, 'POST', '/v1/webhooks', { url: `${receiver.url}/hooks`, event_types: ['verification.started'] }, token);
       assert.equal(hook.status, 201, JSON.stringify(hook.json));
       receiver.secret = hook.json['secret'] as string;
 
@@ -77,10 +44,10 @@ for (const dialect of dialects()) {
       let lost = 0;
       const client = async () => {
         while (!killed) {
-          const to = phone(next++);
-          let started: Awaited<ReturnType<typeof call>>;
+          const to = mobileNumber(next++);
+          let started: Awaited<ReturnType<typeof callApi>>;
           try {
-            started = await call(first, 'POST', '/v1/verifications', { channel: 'sms', to }, token);
+            started = await callApi(first, 'POST', '/v1/verifications', { channel: 'sms', to }, token);
           } catch (error) {
             if (!killed) throw error;
             lost += 1; // cut off by the kill: never acknowledged
@@ -108,7 +75,7 @@ for (const dialect of dialects()) {
       const leased = await db.db.updateTable('webhook_messages').set({ locked_until: Date.now() }).where('status', '=', 'sending').executeTakeFirst();
       await db.close();
 
-      const second = await serve();
+      const second = await app.serve();
       const acknowledgedIds = [...acknowledged.keys()];
       await receiver.waitFor('a verification.started delivery of every acknowledged start', (deliveries) => {
         const started = new Set(deliveries.filter((d) => d.payload?.type === 'verification.started').map((d) => d.payload!.data.subject.id));

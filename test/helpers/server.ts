@@ -2,8 +2,9 @@ import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import type { LightMyRequestResponse } from 'fastify';
 import { loadConfig, type ServerConfig } from '../../src/config/config.ts';
-import type { ApplicationSettings, Plan } from '../../src/domain/application.ts';
-import { defaultFraudSettings } from '../../src/domain/policy/limits.ts';
+import { CHANNELS, type ApplicationSettings, type Plan } from '../../src/domain/application.ts';
+import { AUTHENTICATOR_FAILURE_CAP, defaultFraudSettings } from '../../src/domain/policy/limits.ts';
+import { FRAUD_RANGES, type SettingsPatch } from '../../src/domain/policy/settings.ts';
 import { ALL_SCOPES, type Scope } from '../../src/domain/scopes.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { createRuntime, type Runtime, type RuntimeOverrides } from '../../src/runtime.ts';
@@ -128,6 +129,28 @@ export function unlimited(): Partial<ApplicationSettings> {
       prefixVelocity: { ...fraud.prefixVelocity, max: wide },
       countryVelocity: { ...fraud.countryVelocity, max: wide },
       lowConversion: { ...fraud.lowConversion, minVolume: wide },
+    },
+  };
+}
+
+/**
+ * unlimited() for a server in another process, as a PATCH /v1/settings body (admin scope): no
+ * usage limits or daily caps, every fraud count at the widest the API accepts.
+ */
+export function unlimitedSettingsPatch(): SettingsPatch {
+  const widest = FRAUD_RANGES.count.max;
+  const none = Object.fromEntries(CHANNELS.map((channel) => [channel, null]));
+  return {
+    usage_limits: none,
+    daily_caps: none,
+    fraud: {
+      authenticator_failure_cap: AUTHENTICATOR_FAILURE_CAP.max,
+      recipient_failures: { max: widest },
+      recipient_sends: { max: widest },
+      push_cooldown: { max: widest },
+      prefix_velocity: { max: widest },
+      country_velocity: { max: widest },
+      low_conversion: { min_volume: widest },
     },
   };
 }

@@ -49,8 +49,11 @@ export interface GatewayRequest {
   signatureProblem: string | null;
 }
 
-/** How the gateway answers one request: a status (and body, reason phrase), or never ('hang'). */
-export type GatewayAnswer = { status: number; body?: string; statusMessage?: string } | 'hang';
+/**
+ * How the gateway answers one request: a status (and body, reason phrase), after `delayMs` (a
+ * real gateway's latency) or at once, or never ('hang').
+ */
+export type GatewayAnswer = { status: number; body?: string; statusMessage?: string; delayMs?: number } | 'hang';
 
 export interface SmsGateway {
   url: string;
@@ -112,15 +115,20 @@ export async function startSmsGateway(secret = newWebhookSecret()): Promise<SmsG
       requests.push(request);
       const answer = gateway.answer(request, requests.length - 1);
       for (const waiter of [...waiters]) waiter();
-      if (answer === 'hang') {
+      if (answer === 'hang' || answer.delayMs !== undefined) {
         hanging.add(res);
         res.on('close', () => hanging.delete(res));
-        return;
       }
-      if (answer.statusMessage !== undefined) res.statusMessage = answer.statusMessage;
-      res.statusCode = answer.status;
-      res.setHeader('content-type', 'application/json');
-      res.end(answer.body ?? '');
+      if (answer === 'hang') return;
+      const respond = () => {
+        if (res.destroyed) return; // the sender went away meanwhile (killed)
+        if (answer.statusMessage !== undefined) res.statusMessage = answer.statusMessage;
+        res.statusCode = answer.status;
+        res.setHeader('content-type', 'application/json');
+        res.end(answer.body ?? '');
+      };
+      if (answer.delayMs === undefined) respond();
+      else setTimeout(respond, answer.delayMs);
     });
   });
   await new Promise<void>((resolve, reject) => {
