@@ -15,6 +15,7 @@ import type { ProviderInstances, ProviderReports } from './providers/types.ts';
 import { createApplicationService, type ApplicationService } from './services/applications.ts';
 import { createDeliveryWorker, type DeliveryWorker } from './services/delivery-worker.ts';
 import { createWebhookDispatcher, type WebhookDispatcher } from './services/webhook-dispatcher.ts';
+import { createLeadership, type Leadership } from './services/leadership.ts';
 import { systemResolver, type HostResolver } from './services/webhook-sender.ts';
 import { createWebhookService, type WebhookService } from './services/webhooks.ts';
 import { createDeviceApi } from './services/device-api.ts';
@@ -65,6 +66,8 @@ export interface Runtime {
   webhooks: WebhookService;
   /** Sends webhook messages; started with the workers, `runOnce()` for tests. */
   webhookDispatcher: WebhookDispatcher;
+  /** Whether this node runs the expiry sweeper and the webhook dispatcher; null with workers off. */
+  leadership: Leadership | null;
   notifier: Notifier;
   /** Stops taking work, lets requests and long-polls finish, and closes the database. */
   close(): Promise<void>;
@@ -87,7 +90,7 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
   const clock = overrides.clock ?? systemClock;
   const random = overrides.random ?? cryptoRandom;
 
-  const database = openDatabase(config.databaseUrl, { synchronous: config.sqliteSynchronous, poolSize: config.databasePoolSize });
+  const database = openDatabase(config.databaseUrl, { synchronous: config.sqliteSynchronous, groupCommit: config.sqliteGroupCommit, poolSize: config.databasePoolSize });
   const store = createStore(database);
   await store.migrate();
 
@@ -227,23 +230,47 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
     instances.start?.().catch((error: unknown) => logger.warn({ provider: name, err_message: (error as Error).message }, 'provider could not connect at start; it keeps trying'));
   }
 
-  let sweeper: NodeJS.Timeout | undefined;
+  let leadership: Leadership | null = null;
   if (config.workers) {
     worker.start();
-    webhookDispatcher.start();
     // Finishes unpairing the devices of channels turned off, should a settings change have been cut short.
     void (async () => {
       for (const application of await store.applications.list()) await settings.unpairDisabled(application.id, 'system');
     })().catch((error: unknown) => logger.error({ err: error }, 'unpairing the devices of disabled channels failed'));
-    // An appended event may have queued webhook messages: send them now, not at the next poll.
-    store.onCommitted(() => webhookDispatcher.wake());
-    sweeper = setInterval(() => {
-      verifications.expireOverdue(500).catch((error: unknown) => logger.error({ err: error }, 'expiry sweep failed'));
-      // Fraud windows are at most 7 days long (FRAUD_RANGES): older marks and ended blocks count for nothing.
-      store.fraud.purge(clock.now() - 8 * 86_400_000).catch((error: unknown) => logger.error({ err: error }, 'fraud purge failed'));
-      agents.purgeSessions().catch((error: unknown) => logger.error({ err: error }, 'console session purge failed'));
-    }, config.sweepIntervalMs);
-    sweeper.unref();
+    // An event appended on any node may have queued webhook messages: the leader sends them now, not at the next poll.
+    notifier.subscribeAll(() => webhookDispatcher.wake());
+    let sweeper: NodeJS.Timeout | undefined;
+    let sweeping: Promise<unknown> = Promise.resolve();
+    let sweepRunning = false;
+    const sweep = () => {
+      // A sweep that outlasts the interval is not joined by the next one: both would take the same overdue rows.
+      if (sweepRunning) return;
+      sweepRunning = true;
+      sweeping = Promise.all([
+        verifications.expireOverdue(500).catch((error: unknown) => logger.error({ err: error }, 'expiry sweep failed')),
+        // Fraud windows are at most 7 days long (FRAUD_RANGES): older marks and ended blocks count for nothing.
+        store.fraud.purge(clock.now() - 8 * 86_400_000).catch((error: unknown) => logger.error({ err: error }, 'fraud purge failed')),
+        agents.purgeSessions().catch((error: unknown) => logger.error({ err: error }, 'console session purge failed')),
+      ]).finally(() => (sweepRunning = false));
+    };
+    // One node at a time runs these (docs/decisions/0019-one-leader-by-advisory-lock.md).
+    leadership = createLeadership({
+      postgresUrl: database.postgresUrl,
+      retryMs: config.leaderRetryMs,
+      logger,
+      onChange: (leading) => metrics.leader.set(leading ? 1 : 0),
+      duties: {
+        start() {
+          webhookDispatcher.start();
+          sweeper = setInterval(sweep, config.sweepIntervalMs);
+          sweeper.unref();
+        },
+        async stop() {
+          clearInterval(sweeper);
+          await Promise.all([webhookDispatcher.stop(), sweeping]);
+        },
+      },
+    });
   }
 
   let closing: Promise<void> | undefined;
@@ -265,17 +292,17 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
     worker,
     webhooks,
     webhookDispatcher,
+    leadership,
     notifier,
     agents,
     console: consoleService,
     close() {
       closing ??= (async () => {
         draining = true;
-        clearInterval(sweeper);
         shutdown.abort(); // long-polls answer now with the current state
         await app.close(); // waits for requests in flight
         await worker.stop();
-        await webhookDispatcher.stop();
+        await leadership?.close(); // stops the sweeper and the webhook dispatcher, and frees the lock
         for (const instances of providers.values()) {
           await Promise.all([instances.sms?.close?.(), instances.email?.close?.(), instances.voice?.close?.(), instances.call?.close?.(), instances.push?.close?.()]);
         }

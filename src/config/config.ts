@@ -28,6 +28,12 @@ export const ServerConfigSchema = Type.Object({
     default: 'FULL',
     description: 'FULL: an acknowledged write survives a power cut. NORMAL: faster, survives a process crash but may lose the last commits on power loss',
   }),
+  sqliteGroupCommit: Type.Boolean({
+    env: 'SQLITE_GROUP_COMMIT',
+    default: true,
+    description:
+      'true: the writes of concurrent requests are committed together, each in its own savepoint, one fsync for all. false commits each unit in its own transaction, kept for comparison in the benchmarks',
+  }),
   databasePoolSize: Type.Integer({ env: 'DATABASE_POOL_SIZE', default: 10, minimum: 1, maximum: 200, description: 'PostgreSQL connections per node' }),
   secret: Type.String({
     env: 'OUTBAND_SECRET',
@@ -86,8 +92,21 @@ export const ServerConfigSchema = Type.Object({
     minimum: 1000,
     description: 'Most addresses or clients each rate limit counts at once (about 150 bytes each); past it the oldest counters are dropped',
   }),
-  workers: Type.Boolean({ env: 'OUTBAND_WORKERS', default: true, description: 'Run the delivery worker and the expiry sweeper in this process' }),
+  workers: Type.Boolean({
+    env: 'OUTBAND_WORKERS',
+    default: true,
+    description:
+      'Run the delivery worker in this process, and take part in the leader election: the leader runs the expiry sweeper and the webhook dispatcher (one node at a time on PostgreSQL; see docs/deploy.md)',
+  }),
   sweepIntervalMs: Type.Integer({ env: 'SWEEP_INTERVAL_MS', default: 5000, minimum: 100, description: 'How often the sweeper records expired verifications' }),
+  leaderRetryMs: Type.Integer({
+    env: 'LEADER_RETRY_MS',
+    default: 2000,
+    minimum: 100,
+    maximum: 60_000,
+    description:
+      'PostgreSQL: how often a node that does not lead tries to take the leader lock (a PostgreSQL advisory lock), and how often the leader checks the connection that holds it. A leader that dies is replaced within about this time',
+  }),
   webhooksAllowInsecure: Type.Boolean({
     env: 'OUTBAND_WEBHOOKS_ALLOW_INSECURE',
     default: false,

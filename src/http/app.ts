@@ -23,6 +23,7 @@ import type { DeviceApi } from '../services/device-api.ts';
 import type { DeviceService } from '../services/devices.ts';
 import { deviceApiRoutes } from './routes/device-api.ts';
 import { deviceRoutes, userDeviceRoutes } from './routes/devices.ts';
+import { buildSerializerOnFirstUse, validatorOnFirstUse } from './compiled-on-first-use.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { problemPlugin, sendProblem } from './plugins/problem.ts';
 import { rateLimitPlugin, type RateLimitSettings } from './plugins/rate-limit.ts';
@@ -120,6 +121,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomBytes(9).toString('base64url')}`;
     },
     routerOptions: { ignoreTrailingSlash: true },
+    schemaController: { compilersFactory: { buildSerializer: buildSerializerOnFirstUse } },
     // Errors the router raises before any route runs (a malformed or over-long path) get the same problem+json.
     frameworkErrors: (error, request, reply) =>
       sendProblem(
@@ -133,7 +135,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // Strict bodies: no type coercion (AJV's default would turn null into ""); params and
   // query strings are still converted from their text.
-  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.setValidatorCompiler(validatorOnFirstUse(TypeBoxValidatorCompiler));
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify';
+import { onAbort } from '../events/on-abort.ts';
 
 /** Comment lines keep proxies and clients from taking a quiet stream for a dead one. */
 const KEEPALIVE_MS = 15_000;
@@ -33,17 +34,17 @@ export function openEventStream(reply: FastifyReply, shutdown: AbortSignal): Eve
   const closed = new Promise<void>((resolve) => (finish = resolve));
   const keepalive = setInterval(() => raw.write(': ping\n\n'), KEEPALIVE_MS);
   keepalive.unref();
+  let forgetShutdown = () => {};
   const end = () => {
     if (isClosed) return;
     isClosed = true;
     clearInterval(keepalive);
-    shutdown.removeEventListener('abort', end);
+    forgetShutdown();
     raw.end();
     finish();
   };
   raw.on('close', end);
-  shutdown.addEventListener('abort', end, { once: true });
-  if (shutdown.aborted) end();
+  forgetShutdown = onAbort(shutdown, end);
   return {
     send(event, data, id) {
       if (isClosed) return;

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * Prometheus metrics of one server instance (its own registry, so several can live in one
@@ -33,6 +33,17 @@ export function createMetrics() {
       name: 'outband_deliveries_total',
       help: 'Delivery attempts by channel, provider and outcome (sent, retry, failed)',
       labelNames: ['channel', 'provider', 'status'] as const,
+      registers: [registry],
+    }),
+    webhookAttempts: new Counter({
+      name: 'outband_webhook_attempts_total',
+      help: 'Webhook delivery attempts this node made, by outcome (delivered, retry, failed)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    leader: new Gauge({
+      name: 'outband_leader',
+      help: '1 while this node runs the expiry sweeper and the webhook dispatcher (on PostgreSQL: while it holds the leader lock), else 0',
       registers: [registry],
     }),
   };

@@ -32,7 +32,7 @@ export function createClaimLoop<T>(deps: { clock: Clock; logger: Logger }, jobs:
   let woken = false;
   let wakeUp: (() => void) | null = null;
   let loop: Promise<void> | null = null;
-  const stopping = new AbortController();
+  let stopping = new AbortController();
 
   function handleLogged(job: T): Promise<void> {
     return jobs.handle(job, stopping.signal).catch((error: unknown) => deps.logger.error({ err: error }, `${options.name} error`));
@@ -79,17 +79,21 @@ export function createClaimLoop<T>(deps: { clock: Clock; logger: Logger }, jobs:
   }
 
   return {
-    /** Aborted when the loop stops for good: jobs under way cut their I/O short. */
-    signal: stopping.signal,
+    /** Aborted when a stop's grace runs out: jobs under way cut their I/O short. */
+    get signal(): AbortSignal {
+      return stopping.signal;
+    },
     /** Does what is due now and waits for it; answers how many jobs it took. */
     async runOnce(): Promise<number> {
       const claimed = await jobs.claim(deps.clock.now(), options.batch);
       await Promise.all(claimed.map(handleLogged));
       return claimed.length;
     },
+    /** Starts the loop; again after `stop()` too (a node that takes the lead again). */
     start(): void {
       if (running) return;
       running = true;
+      if (stopping.signal.aborted) stopping = new AbortController();
       loop = run();
     },
     /** New work was queued: look now rather than at the next poll. */

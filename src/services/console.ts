@@ -298,11 +298,11 @@ export function createConsoleService(
     async follow(agent: Agent, applicationId: string, id: string, send: (view: ConsoleVerification) => void, until: Promise<void>): Promise<void> {
       const app = await granted(agent, applicationId);
       const principal = principalFor(agent, app.id);
-      const first = await verifications.get(principal, id);
+      await verifications.get(principal, id); // an unknown id is refused before anything is sent
       let queue = Promise.resolve();
       await verifications.follow(
         principal,
-        first,
+        id,
         (view) => {
           queue = queue.then(async () => send(await consoleView(app.id, view.id)));
         },

@@ -1,4 +1,3 @@
-import QRCode from 'qrcode';
 import { parseEmail } from '../domain/address/email.ts';
 import { parsePhone } from '../domain/address/phone.ts';
 import { maskRecipient } from '../domain/address/recipient.ts';
@@ -29,6 +28,10 @@ import { eventWrite } from './events.ts';
 import { deviceEventData } from './pairing.ts';
 import type { Principal } from './tokens.ts';
 import type { VerificationService, VerificationView } from './verifications.ts';
+
+/** The QR code library (with its PNG encoder, some 60 modules), loaded at the first push enrolment rather than at every start. */
+let qrcodeLibrary: Promise<typeof import('qrcode')> | undefined;
+const loadQrcode = () => (qrcodeLibrary ??= import('qrcode'));
 
 /** Who did something to a device, and from where: the lifecycle record SEC-28 asks for. */
 export interface Actor {
@@ -236,7 +239,7 @@ export function createDeviceService(
         const result = await deps.store.commit({ writes: [guard, ...dropped, { kind: 'device.insert', device }, deviceEvent('device.pairing_started', device, actor)] });
         if (!result.ok) continue;
         const link = `${options.publicUrl}/authenticator/enroll#token=${token}`;
-        const qr = await QRCode.toString(link, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+        const qr = await (await loadQrcode()).toString(link, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
         return { device, enrolment: { token, link, qr_svg: qr, expires_at: new Date(device.activationExpiresAt as number).toISOString() } };
       }
 

@@ -9,6 +9,8 @@ import { dummyHash, verifySecret } from './secret-hash.ts';
 
 export const TOKEN_AUDIENCE = 'outband-api';
 const ALG = 'ES256';
+/** Verified tokens remembered at once (about 1 KiB each); past it the oldest is forgotten. */
+const VERIFIED_TOKENS = 1000;
 
 /** Who a verified access token speaks for. */
 export interface Principal {
@@ -48,6 +50,8 @@ interface LoadedKey {
 export function createTokenService(deps: Pick<ServiceDeps, 'store' | 'clock' | 'random' | 'keys'>, options: { issuer: string; ttlSeconds: number }) {
   let keys: LoadedKey[] = [];
   let loadedAt = 0;
+  /** Tokens that verified, oldest first: their principal, `exp` (seconds) and key id. */
+  const verified = new Map<string, { principal: Principal; expiresAt: number; kid: string }>();
 
   async function load(): Promise<void> {
     const stored = await deps.store.signingKeys.list();
@@ -146,10 +150,21 @@ export function createTokenService(deps: Pick<ServiceDeps, 'store' | 'clock' | '
       return { access_token: token, token_type: 'Bearer', expires_in: options.ttlSeconds, scope: scopes.join(' ') };
     },
 
-    /** Verifies a bearer token; throws `invalid_token`. */
+    /**
+     * Verifies a bearer token; throws `invalid_token`. A client sends the same token with every
+     * request until it expires, so a token that verified is remembered with its expiry and key:
+     * later requests skip the ES256 signature check (the largest CPU cost of a small request)
+     * while the token is unexpired and its key still usable.
+     */
     async verify(token: string): Promise<Principal> {
       const now = deps.clock.now();
+      const known = verified.get(token);
+      if (known !== undefined) {
+        if (known.expiresAt > Math.floor(now / 1000) && usable(now).some((k) => k.kid === known.kid)) return known.principal;
+        verified.delete(token);
+      }
       let payload: JWTPayload;
+      let kid: string | undefined;
       try {
         ({ payload } = await jwtVerify(
           token,
@@ -161,6 +176,7 @@ export function createTokenService(deps: Pick<ServiceDeps, 'store' | 'clock' | '
               key = usable(now).find((k) => k.kid === header.kid);
             }
             if (key === undefined) throw new Error('unknown key');
+            kid = key.kid;
             return key.publicKey;
           },
           { algorithms: [ALG], issuer: options.issuer, audience: TOKEN_AUDIENCE, currentDate: new Date(now), typ: 'at+jwt' },
@@ -173,7 +189,12 @@ export function createTokenService(deps: Pick<ServiceDeps, 'store' | 'clock' | '
       if (typeof app !== 'string' || typeof scope !== 'string' || typeof payload.sub !== 'string') {
         throw new OutbandError('invalid_token', 'the access token lacks its claims');
       }
-      return { applicationId: app, clientId: payload.sub, scopes: new Set(scope.split(' ').filter(isScope)) };
+      const principal: Principal = { applicationId: app, clientId: payload.sub, scopes: new Set(scope.split(' ').filter(isScope)) };
+      if (kid !== undefined && typeof payload.exp === 'number') {
+        if (verified.size >= VERIFIED_TOKENS) verified.delete(verified.keys().next().value!);
+        verified.set(token, { principal, expiresAt: payload.exp, kid });
+      }
+      return principal;
     },
   };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { CHANNEL_DEFINITIONS } from '../channels/index.ts';
 import type { OutgoingMessage } from '../channels/types.ts';
 import { parseLocale } from '../domain/address/locale.ts';
@@ -9,6 +10,7 @@ import { seal } from '../domain/codes/keys.ts';
 import { queuedDelivery, type Delivery } from '../domain/delivery.ts';
 import type { User } from '../domain/user.ts';
 import { OutbandError } from '../domain/errors.ts';
+import { onAbort } from '../events/on-abort.ts';
 import { MAX_WAIT_SECONDS, RESEND } from '../domain/policy/limits.ts';
 import type { RandomSource } from '../domain/random.ts';
 import { reachableByPush, type Device } from '../domain/device/device.ts';
@@ -245,6 +247,8 @@ interface MessageStep {
 
 /** How many times a decision is re-made on fresh state when a concurrent write got there first. */
 const MAX_DECISION_ROUNDS = 32;
+/** Overdue verifications the sweeper expires at once on SQLite. */
+const EXPIRE_IN_PARALLEL = 16;
 
 export function createVerificationService(
   deps: Pick<ServiceDeps, 'store' | 'clock' | 'random' | 'keys' | 'notifier' | 'metrics'>,
@@ -325,6 +329,42 @@ export function createVerificationService(
     }
     if (a.pairing) throw new OutbandError('concurrent_update', "the user's devices changed while the pairing started; try again");
     throw new Error(`could not store a new verification: ${result.reason}`);
+  }
+
+  /** A verification as GET answers it. */
+  type ReadView = ReportedVerificationView & { deliveries: DeliveryView[] };
+
+  async function readView(applicationId: string, id: string): Promise<ReadView> {
+    const v = await load(applicationId, id);
+    const now = deps.clock.now();
+    return { ...(await reported(v, now)), deliveries: (await deps.store.deliveries.byVerification(v.id)).map(deliveryView) };
+  }
+
+  const viewsInFlight = new Map<string, Promise<ReadView>>();
+
+  /**
+   * readView, one read shared by concurrent waiters: a change wakes every long-poll and event
+   * stream on a verification at once, and they need one read, not one each. A read under way
+   * when a change is published here stops being shared, so a waiter woken by it never gets the
+   * state from before it. Only for callers already subscribed to the verification: a read may
+   * also have started just before a change committed on another node, whose notification then
+   * wakes them again (a plain GET reads for itself, so it always sees what was acknowledged).
+   */
+  function currentView(applicationId: string, id: string): Promise<ReadView> {
+    const key = `${applicationId}/${id}`;
+    const shared = viewsInFlight.get(key);
+    if (shared !== undefined) return shared;
+    let read: Promise<ReadView> | undefined;
+    const unshare = () => {
+      if (read !== undefined && viewsInFlight.get(key) === read) viewsInFlight.delete(key);
+    };
+    const unsubscribe = deps.notifier.subscribe(id, unshare);
+    read = readView(applicationId, id).finally(() => {
+      unsubscribe();
+      unshare();
+    });
+    viewsInFlight.set(key, read);
+    return read;
   }
 
   async function load(applicationId: string, id: string): Promise<Verification> {
@@ -762,62 +802,76 @@ export function createVerificationService(
      * The verification; with `waitSeconds`, a long-poll that answers as soon as the status
      * changes (or the verification expires), or after the wait with the current state.
      */
-    async get(principal: Principal, id: string, waitSeconds = 0): Promise<ReportedVerificationView & { deliveries: DeliveryView[] }> {
+    async get(principal: Principal, id: string, waitSeconds = 0): Promise<ReadView> {
       const wait = Math.min(Math.max(0, waitSeconds), MAX_WAIT_SECONDS) * 1000;
+      if (wait === 0) return readView(principal.applicationId, id);
       let changed = () => {};
       let signal = new Promise<void>((resolve) => (changed = resolve));
+      const wake = () => changed();
       // Subscribe before the first read, so a change between the read and the wait is not missed.
-      const unsubscribe = deps.notifier.subscribe(id, () => changed());
+      const unsubscribe = deps.notifier.subscribe(id, wake);
+      const forgetShutdown = onAbort(options.shutdown, wake);
       try {
         const deadline = deps.clock.now() + wait;
-        const shutdown = new Promise<void>((resolve) => options.shutdown.addEventListener('abort', () => resolve(), { once: true }));
-        for (;;) {
-          const v = await load(principal.applicationId, id);
+        // The answer if the wait is over, else how long to wait at most: no view is held while
+        // waiting (an await keeps its function's variables, and thousands may wait at once).
+        const look = async (): Promise<ReadView | number> => {
+          let view = await currentView(principal.applicationId, id);
           const now = deps.clock.now();
-          const status = statusAt(v, now);
-          if (status !== 'pending' || now >= deadline || options.shutdown.aborted) {
-            return { ...(await reported(v, now)), deliveries: (await deps.store.deliveries.byVerification(v.id)).map(deliveryView) };
-          }
+          // A shared read may have begun before its expiry passed: never answer "pending" after it.
+          if (view.status === 'pending' && now >= Date.parse(view.expires_at)) view = await readView(principal.applicationId, id);
+          if (view.status !== 'pending' || now >= deadline || options.shutdown.aborted) return view;
+          return Math.min(deadline, Date.parse(view.expires_at)) - now + 1;
+        };
+        for (;;) {
+          const looked = await look();
+          if (typeof looked !== 'number') return looked;
           let timer: NodeJS.Timeout | undefined;
-          const timeUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.min(deadline, v.expiresAt) - now + 1)));
-          await Promise.race([signal, timeUp, shutdown]);
+          const timeUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, looked)));
+          await Promise.race([signal, timeUp]);
           clearTimeout(timer);
           signal = new Promise<void>((resolve) => (changed = resolve));
         }
       } finally {
         unsubscribe();
+        forgetShutdown();
       }
     },
 
     /**
      * Calls `send` with the verification now and at every change of it, until it is final or
-     * `until` resolves (the client went away, the server stops).
+     * `until` resolves (the client went away, the server stops). Each open stream keeps only
+     * the verification id and a digest of what it sent last: thousands may be open at once.
      */
-    async follow(principal: Principal, first: VerificationView & { deliveries: DeliveryView[] }, send: (view: VerificationView & { deliveries: DeliveryView[] }) => void, until: Promise<void>): Promise<void> {
+    async follow(principal: Principal, id: string, send: (view: ReadView) => void, until: Promise<void>): Promise<void> {
       let wake = () => {};
       let changed = new Promise<void>((resolve) => (wake = resolve));
-      const unsubscribe = deps.notifier.subscribe(first.id, () => wake());
+      const unsubscribe = deps.notifier.subscribe(id, () => wake());
       let gone = false;
       void until.then(() => {
         gone = true;
         wake();
       });
+      let last = '';
+      // Reads and sends if changed; answers only what the wait needs, so no view is held while waiting.
+      const step = async (): Promise<{ final: boolean; expiresAt: number }> => {
+        const view = await currentView(principal.applicationId, id);
+        const digest = createHash('sha256').update(JSON.stringify(view)).digest('base64');
+        if (digest !== last) send(view);
+        last = digest;
+        return { final: view.status !== 'pending', expiresAt: Date.parse(view.expires_at) };
+      };
       try {
-        let last = '';
-        // Read again now that a change cannot be missed: one may have come since `first`.
-        let view = await this.get(principal, first.id);
         for (;;) {
-          const text = JSON.stringify(view);
-          if (text !== last) send(view);
-          last = text;
-          if (view.status !== 'pending' || gone) return;
+          // Read now that a change cannot be missed (the first time too: one may have come since the caller's read).
+          const { final, expiresAt } = await step();
+          if (final || gone) return;
           let timer: NodeJS.Timeout | undefined;
-          const expiry = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, Date.parse(view.expires_at) - deps.clock.now()) + 1)));
+          const expiry = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, expiresAt - deps.clock.now()) + 1)));
           await Promise.race([changed, expiry]);
           clearTimeout(timer);
           changed = new Promise<void>((resolve) => (wake = resolve));
           if (gone) return;
-          view = await this.get(principal, first.id);
         }
       } finally {
         unsubscribe();
@@ -1012,13 +1066,22 @@ export function createVerificationService(
     async expireOverdue(limit: number): Promise<number> {
       const overdue = await deps.store.verifications.overdue(deps.clock.now(), limit);
       let expired = 0;
-      for (const v of overdue) {
-        try {
-          const { decision } = await apply(v.applicationId, v.id, { type: 'expire' }, 'system');
-          if (decision.outcome.kind === 'expired') expired++;
-        } catch (error) {
-          if (!(error instanceof OutbandError)) throw error;
-        }
+      // SQLite: a few at a time, so that their commits share a group commit instead of waiting
+      // for one each (one by one, a busy server expired only a few dozen a second). Its one
+      // connection takes their reads and commits in turn, so the events keep the overdue order;
+      // on PostgreSQL's pool they would not, and there each commit is its own anyway.
+      const batch = deps.store.dialect === 'sqlite' ? EXPIRE_IN_PARALLEL : 1;
+      for (let from = 0; from < overdue.length; from += batch) {
+        await Promise.all(
+          overdue.slice(from, from + batch).map(async (v) => {
+            try {
+              const { decision } = await apply(v.applicationId, v.id, { type: 'expire' }, 'system');
+              if (decision.outcome.kind === 'expired') expired++;
+            } catch (error) {
+              if (!(error instanceof OutbandError)) throw error;
+            }
+          }),
+        );
       }
       return expired;
     },

@@ -1,12 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type RegistrationResponseJSON,
-} from '@simplewebauthn/server';
+import type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { activationHmac } from '../domain/codes/code.ts';
 import type { Device, WebAuthnCredential } from '../domain/device/device.ts';
 import { OutbandError } from '../domain/errors.ts';
@@ -27,6 +20,14 @@ const RETRIES = 5;
 export function assertionChallenge(signingInput: string): string {
   return createHash('sha256').update(signingInput, 'utf8').digest('base64url');
 }
+
+/**
+ * The WebAuthn library, loaded at its first use: with its ASN.1 and X.509 dependencies it is
+ * about 300 modules, which a server without web authenticators would load at every start for
+ * nothing (bench/startup.ts).
+ */
+let library: Promise<typeof import('@simplewebauthn/server')> | undefined;
+const webauthnLibrary = () => (library ??= import('@simplewebauthn/server'));
 
 const invalidToken = () => new OutbandError('activation_invalid', 'the activation token is unknown, used or expired; ask for a new enrolment link');
 
@@ -62,6 +63,7 @@ export function createWebAuthn(deps: Pick<ServiceDeps, 'store' | 'clock' | 'rand
         const app = await deps.store.applications.byId(pending.applicationId);
         const user = await deps.store.users.byId(pending.applicationId, pending.userId);
         if (app === undefined || user === undefined) throw invalidToken();
+        const { generateRegistrationOptions } = await webauthnLibrary();
         const creation = await generateRegistrationOptions({
           rpName: app.name,
           rpID,
@@ -93,6 +95,7 @@ export function createWebAuthn(deps: Pick<ServiceDeps, 'store' | 'clock' | 'rand
       const challenge = pending.webauthnChallenge ?? null;
       const refuse = (why: string) => new OutbandError('webauthn_registration_invalid', `the WebAuthn registration does not verify: ${why}`);
       if (challenge === null) throw refuse('no registration options were asked for this enrolment');
+      const { verifyRegistrationResponse } = await webauthnLibrary();
       let verified;
       try {
         verified = await verifyRegistrationResponse({
@@ -124,6 +127,7 @@ export function createWebAuthn(deps: Pick<ServiceDeps, 'store' | 'clock' | 'rand
       const credential = device.webauthn ?? null;
       const refuse = () => new OutbandError('invalid_response_signature', "the WebAuthn assertion does not verify with this device's credential over this request's fields; see docs/device-api.md");
       if (credential === null || response.id !== credential.id) throw refuse();
+      const { verifyAuthenticationResponse } = await webauthnLibrary();
       try {
         const verified = await verifyAuthenticationResponse({
           response,

@@ -27,7 +27,7 @@ const IDLE_POLL_MS = 1000;
  * next one or gives up. A process that dies mid-send leaves a lease that runs out; the
  * message is then taken again with the same `webhook-id` (at least once).
  */
-export function createWebhookDispatcher(deps: Pick<ServiceDeps, 'store' | 'clock' | 'random' | 'keys' | 'logger'>, options: WebhookDispatcherOptions) {
+export function createWebhookDispatcher(deps: Pick<ServiceDeps, 'store' | 'clock' | 'random' | 'keys' | 'logger' | 'metrics'>, options: WebhookDispatcherOptions) {
   const webhooks = createWebhookStore(deps.store.database);
   // The lease outlives the longest attempt, so no other dispatcher takes a message still being sent.
   const leaseMs = options.timeoutMs + 30_000;
@@ -129,6 +129,7 @@ export function createWebhookDispatcher(deps: Pick<ServiceDeps, 'store' | 'clock
       log.warn({ status_code: statusCode }, 'webhook attempt ended after its lease was lost; another dispatcher took the message');
       return;
     }
+    deps.metrics.webhookAttempts.inc({ outcome: settled.status === 'queued' ? 'retry' : settled.status });
     if (settled.status === 'delivered') log.info({ status_code: statusCode, latency_ms: latencyMs }, 'webhook delivered');
     else if (settled.status === 'queued') log.info({ status_code: statusCode, err_message: error, retry_at: new Date(settled.nextAttemptAt).toISOString() }, 'webhook attempt failed; will retry');
     else log.warn({ status_code: statusCode, err_message: error }, 'webhook message failed for good');

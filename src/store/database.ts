@@ -10,11 +10,15 @@ export interface Database {
   dialect: Dialect;
   /** The connection string of a PostgreSQL database, for a LISTEN client of its own. */
   postgresUrl: string | null;
+  /** SQLite: commit concurrent units in one transaction (src/store/commit.ts). PostgreSQL groups concurrent commits itself. */
+  groupCommit: boolean;
   close(): Promise<void>;
 }
 
 export interface DatabaseOptions extends SqliteOptions {
   poolSize?: number;
+  /** SQLite only; default true. */
+  groupCommit?: boolean;
 }
 
 /**
@@ -24,9 +28,9 @@ export interface DatabaseOptions extends SqliteOptions {
 export function openDatabase(url: string, options: DatabaseOptions = {}): Database {
   if (/^postgres(ql)?:\/\//.test(url)) {
     const { db } = openPostgres(url, options.poolSize ?? 10);
-    return { db, dialect: 'postgres', postgresUrl: url, close: () => db.destroy() };
+    return { db, dialect: 'postgres', postgresUrl: url, groupCommit: false, close: () => db.destroy() };
   }
   const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
   const { db } = openSqlite(path, options);
-  return { db, dialect: 'sqlite', postgresUrl: null, close: () => db.destroy() };
+  return { db, dialect: 'sqlite', postgresUrl: null, groupCommit: options.groupCommit ?? true, close: () => db.destroy() };
 }

@@ -58,7 +58,7 @@ export type UserLookup = { email: string } | { phone: string } | { externalId: s
  */
 export function createStore(database: Database) {
   const { db, dialect } = database;
-  const committer: Committer = dialect === 'sqlite' ? groupCommit(db, dialect) : transactionPerUnit(db, dialect);
+  const committer: Committer = dialect === 'sqlite' && database.groupCommit ? groupCommit(db, dialect) : transactionPerUnit(db, dialect);
   const listeners = new Set<(events: DomainEvent[], woken: Set<string>) => void>();
 
   return {

@@ -1,7 +1,7 @@
 // SEC-10 end to end: checks racing on one verification, on every node of a deployment, with the
 // dispatchers running and a real webhook consumer on 127.0.0.1. SQLite runs one node (one process
-// owns the file); PostgreSQL runs three runtimes on one database, each with its workers and
-// webhook dispatcher on, and the checks are spread across them.
+// owns the file); PostgreSQL runs three runtimes on one database, each with its workers on (the
+// webhook dispatcher runs on the one holding the leader lock), and the checks are spread across them.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
@@ -9,7 +9,7 @@ import { dialects } from '../helpers/databases.ts';
 import { startTestServer, type Tenant, type TestServer } from '../helpers/server.ts';
 import { byEvent, startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.ts';
 
-/** Workers on (the default): every node runs its delivery worker and webhook dispatcher. */
+/** Workers on (the default): every node runs its delivery worker; the leader also its webhook dispatcher. */
 const ENV = { OUTBAND_WEBHOOKS_ALLOW_INSECURE: 'true', WEBHOOK_TIMEOUT_MS: '5000' };
 const PARALLEL = 50;
 

@@ -57,9 +57,10 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: Veri
     },
     async (request, reply) => {
       const principal = principalOf(request);
-      const first = await verifications.get(principal, request.params.id);
+      // Read before the stream opens, so an unknown id is still a 404.
+      await verifications.get(principal, request.params.id);
       const stream = openEventStream(reply, shutdown);
-      await verifications.follow(principal, first, (view) => stream.send('status', view), stream.closed);
+      await verifications.follow(principal, request.params.id, (view) => stream.send('status', view), stream.closed);
       stream.end();
     },
   );

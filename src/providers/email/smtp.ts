@@ -1,4 +1,4 @@
-import { createTransport } from 'nodemailer';
+import type { SendMailOptions, Transporter } from 'nodemailer';
 import { Type, type Static } from 'typebox';
 import { ProviderError, type EmailProvider, type ProviderDefinition } from '../types.ts';
 
@@ -23,15 +23,19 @@ export const smtp: ProviderDefinition<Static<typeof ConfigSchema>> = {
   description: 'E-mail through an SMTP server (nodemailer)',
   configSchema: ConfigSchema,
   create(config) {
-    // nodemailer waits up to 2 min to connect and 10 min for a silent server by default; a send
-    // must end within the worker's send timeout (it also aborts `signal`, see below).
-    const transport = createTransport({ url: config.url, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 });
+    // nodemailer (some 40 modules) is loaded with the first e-mail, not at every start. It waits
+    // up to 2 min to connect and 10 min for a silent server by default; a send must end within
+    // the worker's send timeout (it also aborts `signal`, see below).
+    let opened: Promise<Transporter> | undefined;
+    const transportOf = () =>
+      (opened ??= import('nodemailer').then(({ createTransport }) => createTransport({ url: config.url, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 })));
     const email: EmailProvider = {
       name: 'smtp',
       async send(message, { signal }) {
         signal.throwIfAborted();
         try {
-          const mail: Parameters<typeof transport.sendMail>[0] = { from: config.from, to: message.to, subject: message.subject, text: message.text };
+          const transport = await transportOf();
+          const mail: SendMailOptions = { from: config.from, to: message.to, subject: message.subject, text: message.text };
           if (message.html !== undefined) mail.html = message.html;
           // sendMail takes no AbortSignal: stop waiting when the signal fires (send timeout, shutdown),
           // and let the transport's own timeouts close the abandoned connection.
@@ -47,10 +51,10 @@ export const smtp: ProviderDefinition<Static<typeof ConfigSchema>> = {
         }
       },
       async check() {
-        await transport.verify();
+        await (await transportOf()).verify();
       },
       async close() {
-        transport.close();
+        if (opened !== undefined) (await opened).close();
       },
     };
     return { email };

@@ -11,6 +11,7 @@ import * as usageAndFraud from './007-usage-and-fraud.ts';
 import * as stepUpsAndSharedDevices from './008-step-ups-and-shared-devices.ts';
 import * as agents from './009-agents.ts';
 import * as webauthn from './010-webauthn.ts';
+import * as outboxByVerification from './011-outbox-by-verification.ts';
 
 interface Migration {
   version: number;
@@ -30,6 +31,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 8, name: 'step-ups-and-shared-devices', up: stepUpsAndSharedDevices.up },
   { version: 9, name: 'agents', up: agents.up },
   { version: 10, name: 'webauthn', up: webauthn.up },
+  { version: 11, name: 'outbox-by-verification', up: outboxByVerification.up },
 ];
 
 /**
