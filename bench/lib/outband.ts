@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { createTestDatabase } from '../../test/helpers/databases.ts';
+import { runCli as runCliProcess } from '../../test/helpers/process.ts';
 import { freePort, NODE, ROOT, rssOf } from './proc.ts';
 
 export { cpuMsOf, freePort, NODE, ROOT, rssOf } from './proc.ts';
@@ -66,22 +67,9 @@ function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env };
 }
 
-/** Runs `outband <args>` to its end; rejects unless it exits 0. */
-export function runCli(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [BIN, ...args], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`outband ${args.join(' ')} exited with ${code ?? signal}: ${stderr}`));
-    });
-  });
+/** Runs `outband <args>` to its end (the tests' runner); rejects unless it exits 0. Answers its output. */
+export async function runCli(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<string> {
+  return (await runCliProcess(args, env, timeoutMs)).stdout;
 }
 
 /** Waits until `url` answers 2xx (at most `timeoutMs`). */

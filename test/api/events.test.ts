@@ -7,7 +7,7 @@ import { createSseParser, type SseEvent } from '../../src/authenticator/sse.ts';
 import { dialects } from '../helpers/databases.ts';
 import type { EventItem as Item } from '../../src/domain/event-log.ts';
 import { assertProblem } from '../helpers/problem.ts';
-import { startTestServer, type Tenant, type TestServer } from '../helpers/server.ts';
+import { startTestServer, type Tenant, type TestServer, listenOnLoopback } from '../helpers/server.ts';
 
 async function page(tenant: Tenant, query: string): Promise<{ items: Item[]; next_cursor: string; has_more: boolean }> {
   const res = await tenant.request('GET', `/v1/events${query}`);
@@ -93,9 +93,7 @@ for (const dialect of dialects()) {
     let base: string;
     before(async () => {
       server = await startTestServer({ dialect, env: { OUTBAND_WORKERS: 'false' } });
-      await server.runtime.app.listen({ port: 0, host: '127.0.0.1' });
-      const address = server.runtime.app.server.address();
-      base = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+      base = await listenOnLoopback(server);
     });
     after(() => server.close());
 

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { dialects } from '../helpers/databases.ts';
-import { codeFromOutbox, startTestServer, type TestServer } from '../helpers/server.ts';
+import { codeFromOutbox, startTestServer, type TestServer, listenOnLoopback } from '../helpers/server.ts';
 
 /** An SSE stream of a verification over real HTTP: answers the statuses it received once it ends. */
 async function follow(base: string, token: string, id: string, opened: () => void): Promise<string[]> {
@@ -26,9 +26,7 @@ for (const dialect of dialects()) {
     let base: string;
     before(async () => {
       server = await startTestServer({ dialect, env: { OUTBAND_WORKERS: 'false' } });
-      await server.runtime.app.listen({ port: 0, host: '127.0.0.1' });
-      const address = server.runtime.app.server.address();
-      base = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+      base = await listenOnLoopback(server);
     });
     after(() => server.close());
 

@@ -176,3 +176,10 @@ export async function freePort(): Promise<number> {
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   return port;
 }
+
+/** Makes a test server listen on a free loopback port; answers its base URL. */
+export async function listenOnLoopback(server: TestServer): Promise<string> {
+  await server.runtime.app.listen({ port: 0, host: '127.0.0.1' });
+  const address = server.runtime.app.server.address();
+  return `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+}
