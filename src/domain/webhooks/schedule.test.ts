@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { MAX_ATTEMPTS, nextRetryDelayMs, RETRY_SCHEDULE_MS, retryAfterMs, shouldDisable, unitFromBytes, verdictOf } from './schedule.ts';
+import { DISABLE_AFTER_MS, MAX_ATTEMPTS, nextRetryDelayMs, RETRY_SCHEDULE_MS, retryAfterMs, shouldDisable, unitFromBytes, verdictOf } from './schedule.ts';
 
 describe('webhook retry schedule (SEC-41)', () => {
   test('SEC-41: ten attempts: at once, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h; over three days in all', () => {
@@ -48,8 +48,13 @@ describe('webhook retry schedule (SEC-41)', () => {
 
   test('an endpoint is disabled only after 3 days without a success since the failed message began', () => {
     const day = 86_400_000;
-    assert.equal(shouldDisable(0, null, 3 * day), true);
-    assert.equal(shouldDisable(0, null, 3 * day - 1), false);
+    assert.equal(shouldDisable(0, null, DISABLE_AFTER_MS), true);
+    assert.equal(shouldDisable(0, null, DISABLE_AFTER_MS - 1), false);
+    // Every delay at its shortest (jitter −10 %): the last attempt still comes late enough to disable.
+    let shortest = 0;
+    for (let made = 1; made < MAX_ATTEMPTS; made++) shortest += nextRetryDelayMs(made, 0)!;
+    assert.ok(shouldDisable(0, null, shortest), `the whole schedule at its shortest (${shortest} ms) disables`);
+    assert.ok(DISABLE_AFTER_MS > 3 * day - 5 * 3_600_000, 'still about three days');
     assert.equal(shouldDisable(0, 5, 4 * day), false, 'a success after the first attempt keeps it');
     assert.equal(shouldDisable(10, 5, 4 * day), true, 'a success before does not');
   });

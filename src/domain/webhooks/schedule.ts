@@ -21,9 +21,11 @@ export const JITTER = 0.1;
 
 /**
  * How long an endpoint may fail without a single success before it is disabled: checked when
- * one of its messages fails for good (its last attempt, ≈3 days after its first).
+ * one of its messages fails for good (its last attempt, ≈3 days after its first). It is the
+ * shortest span the jittered schedule can take (≈68 h), so a message that went through the whole
+ * schedule always counts, whatever its jitter (72 h left about one such message in 25 short of it).
  */
-export const DISABLE_AFTER_MS = 72 * HOUR;
+export const DISABLE_AFTER_MS = Math.floor(RETRY_SCHEDULE_MS.reduce((sum, ms) => sum + ms, 0) * (1 - JITTER));
 
 /** Longest wait a receiver's Retry-After can impose on one retry. */
 export const MAX_RETRY_AFTER_MS = 24 * HOUR;
