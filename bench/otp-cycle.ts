@@ -10,7 +10,7 @@
 import { startBaseline } from './lib/baseline.ts';
 import { errorDigest, runLoad, type LoadResult, type RequestFigures } from './lib/load.ts';
 import { createUsers, startOutband, type OutbandUnderTest, type StartOptions } from './lib/outband.ts';
-import { isMain, printTable, printTargets, ratio, round, target, type BenchSummary, type Target } from './lib/report.ts';
+import { isMain, printTable, printTargets, ratio, round, target, type BenchSummary, type Target, flagValue } from './lib/report.ts';
 
 export interface Timing {
   durationMs: number;
@@ -164,14 +164,10 @@ export async function run(options: OtpCycleOptions = {}): Promise<BenchSummary> 
 
 if (isMain(import.meta)) {
   const argv = process.argv.slice(2);
-  const value = (flag: string) => {
-    const i = argv.indexOf(flag);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const only = value('--only');
-  const concurrency = value('--concurrency');
-  const duration = value('--duration');
-  const profile = value('--profile');
+  const only = flagValue('--only');
+  const concurrency = flagValue('--concurrency');
+  const duration = flagValue('--duration');
+  const profile = flagValue('--profile');
   const summary = await run({
     quick: argv.includes('--quick'),
     ...(only ? { only: only.split(',') } : {}),

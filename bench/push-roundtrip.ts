@@ -31,7 +31,7 @@ import { join } from 'node:path';
 import { startBaseline } from './lib/baseline.ts';
 import { errorDigest, runLoad, type LoadResult, type RequestFigures } from './lib/load.ts';
 import { api, createUsers, NODE, ROOT, runCli, startOutband, type OutbandUnderTest } from './lib/outband.ts';
-import { isMain, printTable, printTargets, ratio, target, type BenchSummary, type Target } from './lib/report.ts';
+import { isMain, printTable, printTargets, ratio, target, type BenchSummary, type Target, flagValue } from './lib/report.ts';
 import { sampleCpu } from './proc.ts';
 
 export const IN_FLIGHT = [1, 50, 200];
@@ -274,16 +274,12 @@ async function measureLevel(server: OutbandUnderTest, fleet: Fleet, kind: Authen
 
 if (isMain(import.meta)) {
   const argv = process.argv.slice(2);
-  const value = (flag: string) => {
-    const i = argv.indexOf(flag);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const inFlight = value('--in-flight');
-  const devices = value('--devices');
-  const watchers = value('--watchers');
-  const authenticators = value('--authenticators');
-  const duration = value('--duration');
-  const profile = value('--profile');
+  const inFlight = flagValue('--in-flight');
+  const devices = flagValue('--devices');
+  const watchers = flagValue('--watchers');
+  const authenticators = flagValue('--authenticators');
+  const duration = flagValue('--duration');
+  const profile = flagValue('--profile');
   const summary = await run({
     quick: argv.includes('--quick'),
     ...(inFlight ? { inFlight: inFlight.split(',').map(Number) } : {}),

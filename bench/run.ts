@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { printTable, printTargets, round, type BenchSummary, type Target } from './lib/report.ts';
+import { printTable, printTargets, round, type BenchSummary, type Target, flagValue } from './lib/report.ts';
 
 export const BENCHMARKS = ['otp-cycle', 'push-roundtrip', 'waiters', 'startup', 'table-growth'];
 
@@ -24,12 +24,8 @@ interface BenchModule {
 }
 
 const argv = process.argv.slice(2);
-const value = (flag: string) => {
-  const i = argv.indexOf(flag);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
 const quick = argv.includes('--quick');
-const only = value('--only')?.split(',');
+const only = flagValue('--only')?.split(',');
 const names = only ?? BENCHMARKS;
 const unknown = names.filter((n) => !BENCHMARKS.includes(n));
 if (unknown.length > 0) throw new Error(`unknown benchmark ${unknown.join(', ')}; one of ${BENCHMARKS.join(', ')}`);
@@ -84,7 +80,7 @@ const result = {
 
 printTable(`benchmarks run (${seconds} s in all)`, timings);
 printTargets('targets', targets.map((t) => ({ ...t, target: t.target.startsWith(t.benchmark) ? t.target : `${t.benchmark}: ${t.target}` })));
-const out = value('--out') ?? (quick ? undefined : join(import.meta.dirname, 'results', `${date}.json`));
+const out = flagValue('--out') ?? (quick ? undefined : join(import.meta.dirname, 'results', `${date}.json`));
 if (out) {
   mkdirSync(join(out, '..'), { recursive: true });
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);

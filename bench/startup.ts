@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../test/helpers/server.ts';
 import { NODE, ROOT, rssOf } from './lib/outband.ts';
-import { isMain, printTable, printTargets, ratio, round, target, type BenchSummary, type Target } from './lib/report.ts';
+import { isMain, printTable, printTargets, ratio, round, target, type BenchSummary, type Target, flagValue } from './lib/report.ts';
 
 const BIN = join(ROOT, 'bin/outband.js');
 const IDLE_MS = 2000;
@@ -175,12 +175,8 @@ export async function run(options: StartupOptions = {}): Promise<BenchSummary> {
 
 if (isMain(import.meta)) {
   const argv = process.argv.slice(2);
-  const value = (flag: string) => {
-    const i = argv.indexOf(flag);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const runs = value('--runs');
-  const profile = value('--profile');
+  const runs = flagValue('--runs');
+  const profile = flagValue('--profile');
   const summary = await run({ quick: argv.includes('--quick'), ...(runs ? { runs: Number(runs) } : {}), ...(profile ? { profileDir: profile } : {}) });
   printTargets('startup targets', summary.targets);
   console.log(JSON.stringify(summary));

@@ -42,7 +42,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { api, createUsers, NODE, ROOT, rssOf, startOutband, type OutbandUnderTest } from './lib/outband.ts';
-import { isMain, percentile, printTable, printTargets, ratio, round, target, type BenchSummary, type Target } from './lib/report.ts';
+import { isMain, percentile, printTable, printTargets, ratio, round, target, type BenchSummary, type Target, flagValue } from './lib/report.ts';
 import type { WaiterArrivals, WaiterJob, WaiterKind, WaiterProgress } from './load/waiter-client.ts';
 import { collectedMemory, cpuSeconds, memoryHookFlags, openFds, type MemoryReading } from './proc.ts';
 
@@ -497,13 +497,9 @@ export async function run(options: WaitersOptions = {}): Promise<BenchSummary> {
 
 if (isMain(import.meta)) {
   const argv = process.argv.slice(2);
-  const value = (flag: string) => {
-    const i = argv.indexOf(flag);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const waiters = value('--waiters');
-  const phases = value('--phases');
-  const profile = value('--profile');
+  const waiters = flagValue('--waiters');
+  const phases = flagValue('--phases');
+  const profile = flagValue('--profile');
   const summary = await run({
     ...(profile ? { profileDir: profile } : {}),
     quick: argv.includes('--quick'),

@@ -60,3 +60,9 @@ export function printTargets(title: string, targets: Target[]): void {
 export function isMain(meta: ImportMeta): boolean {
   return process.argv[1] !== undefined && meta.filename === process.argv[1];
 }
+
+/** The value after `--flag` on the command line, if given. */
+export function flagValue(flag: string): string | undefined {
+  const i = process.argv.indexOf(flag);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
