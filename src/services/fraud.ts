@@ -5,7 +5,7 @@ import { OutbandError } from '../domain/errors.ts';
 import { checkDestination, destinationPrefix } from '../domain/policy/destination.ts';
 import { NumberLookupError, type NumberLookup } from '../providers/number-lookup/types.ts';
 import type { Decision, Input, Verification } from '../domain/verification/verification.ts';
-import type { Write } from '../store/store.ts';
+import type { FraudWindow, Write } from '../store/store.ts';
 import type { ServiceDeps } from './deps.ts';
 import { eventWrite } from './events.ts';
 
@@ -144,19 +144,24 @@ export function createFraudControls(deps: Pick<ServiceDeps, 'store' | 'random'>,
       const cooling = blockOf(failKey);
       if (cooling !== undefined) return { refusal: refuse('recipient_cooling_off', ['recipient_cooling_off'], seconds(cooling.until - now)), marks: [], country, usable };
 
-      const windows: Array<{ key: string; since: number }> = [];
+      // Only the windows this start is judged by are counted (a safe-listed number skips the
+      // velocity and conversion guards), each only up to its limit (src/store/store.ts).
+      const windows: FraudWindow[] = [];
       const sendKey = to.recipient === null ? null : `send:${to.recipient}`;
-      if (sendKey !== null) windows.push({ key: sendKey, since: now - fraud.recipientSends.windowSeconds * 1000 });
-      if (to.channel === 'push') windows.push({ key: pushKey, since: now - fraud.pushCooldown.windowSeconds * 1000 });
+      if (sendKey !== null) windows.push({ key: sendKey, since: now - fraud.recipientSends.windowSeconds * 1000, cap: fraud.recipientSends.max });
+      if (to.channel === 'push') windows.push({ key: pushKey, since: now - fraud.pushCooldown.windowSeconds * 1000, cap: fraud.pushCooldown.max });
       const prefixKey = phone === null ? null : `prefix:${destinationPrefix(phone)}`;
       const countryKey = country === null ? null : `country:${country}`;
-      if (prefixKey !== null) windows.push({ key: prefixKey, since: now - fraud.prefixVelocity.windowSeconds * 1000 });
-      if (countryKey !== null) windows.push({ key: countryKey, since: now - fraud.countryVelocity.windowSeconds * 1000 });
       const startsKey = conversionOf === null ? null : `cstart:${conversionOf}`;
       const convertedKey = conversionOf === null ? null : `conv:${conversionOf}`;
-      if (startsKey !== null && convertedKey !== null && lowKey !== null) {
-        const since = now - lowConversion.windowSeconds * 1000;
-        windows.push({ key: startsKey, since }, { key: convertedKey, since }, { key: lowKey, since: now - 86_400_000 });
+      if (!safe) {
+        if (prefixKey !== null) windows.push({ key: prefixKey, since: now - fraud.prefixVelocity.windowSeconds * 1000, cap: fraud.prefixVelocity.max });
+        if (countryKey !== null) windows.push({ key: countryKey, since: now - fraud.countryVelocity.windowSeconds * 1000, cap: fraud.countryVelocity.max });
+        // The conversion rate needs both counts whole: these two are the windows whose cost grows with the traffic.
+        if (startsKey !== null && convertedKey !== null && lowKey !== null) {
+          const since = now - lowConversion.windowSeconds * 1000;
+          windows.push({ key: startsKey, since }, { key: convertedKey, since }, { key: lowKey, since: now - 86_400_000 });
+        }
       }
       const counts = await deps.store.fraud.counts(app.id, windows);
       const countOf = (key: string) => counts.get(key) ?? { count: 0, oldest: null };
@@ -256,7 +261,7 @@ export function createFraudControls(deps: Pick<ServiceDeps, 'store' | 'random'>,
         }
         const key = failureKey(before);
         writes.push({ kind: 'fraud.mark', applicationId: app.id, key, at: now });
-        const { count } = (await deps.store.fraud.counts(app.id, [{ key, since: now - fraud.recipientFailures.windowSeconds * 1000 }])).get(key) ?? { count: 0 };
+        const { count } = (await deps.store.fraud.counts(app.id, [{ key, since: now - fraud.recipientFailures.windowSeconds * 1000, cap: fraud.recipientFailures.max }])).get(key) ?? { count: 0 };
         if (count + 1 >= fraud.recipientFailures.max) {
           const until = now + fraud.recipientFailures.coolOffSeconds * 1000;
           writes.push({ kind: 'fraud.block', applicationId: app.id, key, until, reason: 'recipient_failures', now });

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Application, ApplicationSettings, Plan } from '../domain/application.ts';
 import { DELIVERY_LEASE_MS, type Delivery } from '../domain/delivery.ts';
+import { TTL_SECONDS } from '../domain/policy/limits.ts';
 import type { DomainEvent, StoredEvent } from '../domain/event.ts';
 import type { User } from '../domain/user.ts';
 import type { Verification } from '../domain/verification/verification.ts';
@@ -41,6 +42,13 @@ export interface UsageCounter {
   day: string;
   used: number;
   unused: number;
+}
+
+/** A sliding window of fraud marks: those under `key` after `since`, counted up to `cap` when it has one. */
+export interface FraudWindow {
+  key: string;
+  since: number;
+  cap?: number;
 }
 
 export interface AuthenticatorFailures {
@@ -240,7 +248,13 @@ export function createStore(database: Database) {
           .selectFrom('verifications')
           .selectAll('verifications')
           .where('verifications.id', 'in', (eb) =>
-            eb.selectFrom('deliveries').select('deliveries.verification_id').where('deliveries.recipient', '=', deviceId).where('deliveries.channel', '=', 'push'),
+            eb
+              .selectFrom('deliveries')
+              .select('deliveries.verification_id')
+              .where('deliveries.recipient', '=', deviceId)
+              .where('deliveries.channel', '=', 'push')
+              // A verification lives at most TTL_SECONDS.max after it started, and its deliveries start after it.
+              .where('deliveries.created_at', '>', now - TTL_SECONDS.max * 1000),
           )
           .where('verifications.status', '=', 'pending')
           .where('verifications.expires_at', '>', now)
@@ -497,17 +511,20 @@ export function createStore(database: Database) {
     },
 
     fraud: {
-      /** Occurrences under each key since its time, and the oldest of them (when a window frees up); one query for all. */
-      async counts(applicationId: string, windows: Array<{ key: string; since: number }>): Promise<Map<string, { count: number; oldest: number | null }>> {
+      /**
+       * Occurrences under each key since its time, and the oldest of them (when a window frees
+       * up); one query for all. A window with a `cap` is counted only up to it: a guard needs to
+       * know whether its limit is reached, not by how much, so its cost stays bounded by the
+       * limit however busy the key is. The oldest is still exact: the scan runs oldest first.
+       */
+      async counts(applicationId: string, windows: FraudWindow[]): Promise<Map<string, { count: number; oldest: number | null }>> {
         const out = new Map<string, { count: number; oldest: number | null }>(windows.map((w) => [w.key, { count: 0, oldest: null }]));
         if (windows.length === 0) return out;
-        const rows = await db
-          .selectFrom('fraud_marks')
-          .select((eb) => ['key', eb.fn.countAll<number>().as('n'), eb.fn.min('at').as('oldest')])
-          .where('application_id', '=', applicationId)
-          .where((eb) => eb.or(windows.map((w) => eb.and([eb('key', '=', w.key), eb('at', '>', w.since)]))))
-          .groupBy('key')
-          .execute();
+        const counted = windows.map(
+          (w) =>
+            sql<{ key: string; n: number | string; oldest: number | string | null }>`select cast(${w.key} as text) as key, count(*) as n, min(at) as oldest from (select at from fraud_marks where application_id = ${applicationId} and key = ${w.key} and at > ${w.since} order by at limit ${w.cap ?? Number.MAX_SAFE_INTEGER}) as w`,
+        );
+        const { rows } = await sql<{ key: string; n: number | string; oldest: number | string | null }>`${sql.join(counted, sql` union all `)}`.execute(db);
         for (const r of rows) out.set(r.key, { count: Number(r.n), oldest: r.oldest == null ? null : Number(r.oldest) });
         return out;
       },
