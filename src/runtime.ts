@@ -6,6 +6,7 @@ import type { ServerConfig } from './config/config.ts';
 import { deriveKeys, seal, unseal } from './domain/codes/keys.ts';
 import { newVapidKeys } from './providers/push/webpush.ts';
 import type { RandomSource } from './domain/random.ts';
+import { createCryptoRandom } from './crypto-random.ts';
 import { createLocalNotifier, createPostgresNotifier, type Notifier } from './events/notifier.ts';
 import { buildApp } from './http/app.ts';
 import { createLogger } from './observability/logger.ts';
@@ -42,7 +43,6 @@ import { createStore, type Store } from './store/store.ts';
 
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-const cryptoRandom: RandomSource = { bytes: (n) => new Uint8Array(randomBytes(n)) };
 
 export interface Runtime {
   app: FastifyInstance;
@@ -88,7 +88,7 @@ export interface RuntimeOverrides {
 export async function createRuntime(config: ServerConfig, overrides: RuntimeOverrides = {}): Promise<Runtime> {
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const clock = overrides.clock ?? systemClock;
-  const random = overrides.random ?? cryptoRandom;
+  const random = overrides.random ?? createCryptoRandom();
 
   const database = openDatabase(config.databaseUrl, { synchronous: config.sqliteSynchronous, groupCommit: config.sqliteGroupCommit, poolSize: config.databasePoolSize });
   const store = createStore(database);

@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createCryptoRandom } from '../crypto-random.ts';
 import type { ServerConfig } from '../config/config.ts';
 import { OutbandError } from '../domain/errors.ts';
-import type { RandomSource } from '../domain/random.ts';
 import { SetupError } from '../services/applications.ts';
 import { createAgentService, type AgentService } from '../services/agents.ts';
 import { systemClock } from '../services/deps.ts';
@@ -10,14 +9,13 @@ import { createStore, type Store } from '../store/store.ts';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
-const cryptoRandom: RandomSource = { bytes: (n) => new Uint8Array(randomBytes(n)) };
 
 /** Runs `fn` with the agent service on the configured database (migrated), as the operator. */
 async function withAgents<T>(config: ServerConfig, fn: (agents: AgentService, store: Store) => Promise<T>): Promise<T> {
   const store = createStore(openDatabase(config.databaseUrl, { synchronous: config.sqliteSynchronous, poolSize: 2 }));
   try {
     await store.migrate();
-    const agents = createAgentService({ store, clock: systemClock, random: cryptoRandom }, {
+    const agents = createAgentService({ store, clock: systemClock, random: createCryptoRandom() }, {
       idleSeconds: config.consoleSessionIdleSeconds,
       failuresPerEmail: config.consoleSignInFailuresPerEmail,
       failuresPerIp: config.consoleSignInFailuresPerIp,

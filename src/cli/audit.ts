@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createCryptoRandom } from '../crypto-random.ts';
 import { once } from 'node:events';
 import { pino } from 'pino';
 import type { ServerConfig } from '../config/config.ts';
@@ -41,7 +41,7 @@ export const AUDIT_COMMANDS = {
         const events = createEventLogService({
           store,
           clock: systemClock,
-          random: { bytes: (n) => new Uint8Array(randomBytes(n)) },
+          random: createCryptoRandom(),
           notifier: createLocalNotifier(),
           logger: pino(pino.destination(2)),
         });

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { createCryptoRandom } from '../crypto-random.ts';
 import { OutbandError } from '../domain/errors.ts';
 import { SCOPES } from '../domain/scopes.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -109,6 +109,7 @@ function nulPath(root: unknown, rootPath: string): string | null {
 
 /** The HTTP API, ready to inject into or listen; it does not listen itself. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const requestIdRandom = createCryptoRandom();
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.bodyLimitBytes,
@@ -118,7 +119,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomBytes(9).toString('base64url')}`;
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${Buffer.from(requestIdRandom.bytes(9)).toString('base64url')}`;
     },
     routerOptions: { ignoreTrailingSlash: true },
     schemaController: { compilersFactory: { buildSerializer: buildSerializerOnFirstUse } },

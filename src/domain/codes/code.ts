@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { RandomSource } from '../random.ts';
+import type { SecretKey } from './keys.ts';
 
 /**
  * A one-time code of `length` decimal digits. Each digit comes from one CSPRNG byte;
@@ -19,7 +20,7 @@ export function generateCode(length: number, random: RandomSource): string {
  * The keyed hash stored instead of the code. The verification id is part of the input,
  * so a code is bound to its verification and equal codes never give equal hashes.
  */
-export function codeHmac(key: Uint8Array, verificationId: string, code: string): string {
+export function codeHmac(key: SecretKey, verificationId: string, code: string): string {
   return createHmac('sha256', key).update(`${verificationId}\u0000${code}`).digest('base64url');
 }
 
@@ -35,7 +36,7 @@ export function constantTimeEqual(a: string, b: string): boolean {
 }
 
 /** Whether `code` is the code whose hash was stored for `verificationId`. */
-export function codeMatches(key: Uint8Array, verificationId: string, code: string, storedHmac: string): boolean {
+export function codeMatches(key: SecretKey, verificationId: string, code: string, storedHmac: string): boolean {
   return constantTimeEqual(codeHmac(key, verificationId, code), storedHmac);
 }
 
@@ -44,7 +45,7 @@ export function codeMatches(key: Uint8Array, verificationId: string, code: strin
  * recipient twice from the same number while a call is pending, without keeping the number
  * (whose last digits are the code).
  */
-export function callerHmac(key: Uint8Array, recipient: string, caller: string): string {
+export function callerHmac(key: SecretKey, recipient: string, caller: string): string {
   return createHmac('sha256', key).update(`caller\u0000${recipient}\u0000${caller}`).digest('base64url');
 }
 
@@ -66,6 +67,6 @@ export function normalizeBase32Code(typed: string): string {
 }
 
 /** The keyed hash by which a one-time activation token is found and checked; the token itself is not kept. */
-export function activationHmac(key: Uint8Array, token: string): string {
+export function activationHmac(key: SecretKey, token: string): string {
   return createHmac('sha256', key).update(`activation\u0000${token}`).digest('base64url');
 }

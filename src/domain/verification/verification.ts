@@ -1,5 +1,6 @@
 import type { Channel } from '../application.ts';
 import { codeHmac, codeMatches, generateCode } from '../codes/code.ts';
+import type { SecretKey } from '../codes/keys.ts';
 import { newId, type RandomSource } from '../random.ts';
 
 export const STATUSES = ['pending', 'approved', 'denied', 'failed', 'expired', 'cancelled', 'blocked'] as const;
@@ -142,7 +143,7 @@ export interface VerificationEvent {
 }
 
 export type Input =
-  | { type: 'check'; code: string; codeKey: Uint8Array }
+  | { type: 'check'; code: string; codeKey: SecretKey }
   | { type: 'cancel' }
   | { type: 'expire' }
   | { type: 'delivery_failed' }
@@ -161,7 +162,7 @@ export type Input =
       decision: PushDecision;
       method: UserVerificationMethod;
       answer: string | null;
-      codeKey: Uint8Array;
+      codeKey: SecretKey;
       readBackCodeHmac: string;
     };
 
@@ -225,7 +226,7 @@ export function createVerification(
   input: NewVerification,
   now: number,
   random: RandomSource,
-  codeKey: Uint8Array,
+  codeKey: SecretKey,
 ): { verification: Verification; code: string; events: VerificationEvent[] } {
   const id = newId('vrf', random);
   const code = input.code ?? generateCode(input.codeLength, random);
@@ -306,7 +307,7 @@ export function decide(v: Verification, input: Input, now: number): Decision {
   }
 }
 
-function check(v: Verification, code: string, codeKey: Uint8Array, now: number): Decision {
+function check(v: Verification, code: string, codeKey: SecretKey, now: number): Decision {
   const attempts = v.attempts + 1;
   if (codeMatches(codeKey, v.id, code, v.codeHmac)) {
     const next: Verification = { ...close(v, 'approved', null, now), attempts };
