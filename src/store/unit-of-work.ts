@@ -8,7 +8,7 @@ import type { Verification } from '../domain/verification/verification.ts';
 import type { Dialect } from './database.ts';
 import { numberEvents, userIdFor } from './event-sequence.ts';
 import { fromDelivery, fromDevice, fromUser, fromVerification } from './rows.ts';
-import { applyWebhookWrite, fanOutWebhooks, type WebhookWrite } from './webhooks.ts';
+import { applyWebhookWrite, fanOutWebhooks, hasEnabledEndpoint, type WebhookWrite } from './webhooks.ts';
 import type { Tables } from './schema.ts';
 
 export interface StoredTemplate {
@@ -445,6 +445,8 @@ async function appendEvents(trx: Transaction<Tables> | Kysely<Tables>, unit: Uni
   // Reads first, outside the lock.
   const userIds = new Map<string, string | null>();
   for (const e of events) userIds.set(e.id, await userIdFor(trx, e));
+  const fannedOut = new Set<string>();
+  for (const applicationId of new Set(events.map((e) => e.applicationId))) if (await hasEnabledEndpoint(trx, applicationId)) fannedOut.add(applicationId);
   const appSeqs = await numberEvents(trx, unit);
   for (const e of events) {
     await trx
@@ -462,7 +464,7 @@ async function appendEvents(trx: Transaction<Tables> | Kysely<Tables>, unit: Uni
         user_id: userIds.get(e.id) ?? null,
       })
       .execute();
-    await fanOutWebhooks(trx, e, appSeqs.get(e.id)!, userIds.get(e.id) ?? null);
+    if (fannedOut.has(e.applicationId)) await fanOutWebhooks(trx, e, appSeqs.get(e.id)!, userIds.get(e.id) ?? null);
     if (dialect === 'postgres') {
       // Delivered to every node's listener at COMMIT, and never if the unit rolls back.
       const payload = JSON.stringify({ application_id: e.applicationId, subject_id: e.subjectId, type: e.type });

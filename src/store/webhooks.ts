@@ -213,6 +213,12 @@ export async function applyWebhookWrite(trx: Db, write: WebhookWrite): Promise<v
   }
 }
 
+/** Whether an application has an enabled endpoint: most have none, and then no payload is built. */
+export async function hasEnabledEndpoint(trx: Db, applicationId: string): Promise<boolean> {
+  const any = await trx.selectFrom('webhook_endpoints').select('id').where('application_id', '=', applicationId).where('enabled', '=', 1).limit(1).executeTakeFirst();
+  return any !== undefined;
+}
+
 /**
  * Queues one message per enabled endpoint of the event's application that subscribes to its
  * type, in the event's own transaction: the event and its webhooks commit together or not at
@@ -220,15 +226,6 @@ export async function applyWebhookWrite(trx: Db, write: WebhookWrite): Promise<v
  * unique per pair and needs no randomness here.
  */
 export async function fanOutWebhooks(trx: Db, event: DomainEvent, seq: number, userId: string | null): Promise<void> {
-  // Most applications have no endpoint: one indexed look, and no payload is built.
-  const any = await trx
-    .selectFrom('webhook_endpoints')
-    .select('id')
-    .where('application_id', '=', event.applicationId)
-    .where('enabled', '=', 1)
-    .limit(1)
-    .executeTakeFirst();
-  if (any === undefined) return;
   const subscriptions = matchingSubscriptions(event.type);
   const payload = webhookPayload(event, { seq, userId });
   const now = event.createdAt;

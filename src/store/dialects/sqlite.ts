@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
+import { Kysely, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDatabase, type SqliteDialectConfig } from 'kysely';
 import type { Tables } from '../schema.ts';
 
 export interface SqliteOptions {
@@ -9,7 +9,7 @@ export interface SqliteOptions {
   synchronous?: 'FULL' | 'NORMAL';
 }
 
-/** Prepared statements kept per connection; past this the least recently used is dropped. */
+/** Prepared statements kept per connection; past this the oldest is dropped. */
 const STATEMENT_CACHE_SIZE = 500;
 
 interface PreparedStatement {
@@ -23,20 +23,17 @@ interface PreparedStatement {
  * as that bag and binds NULL silently.
  *
  * Kysely asks for a statement on every query; preparing costs as much as running a small one,
- * so statements are kept by their SQL text and reused (a Map in use order: least recently used
- * first). The queries come from a fixed set of shapes (an IN list's length makes a few more),
- * so the bound holds all that recur and keeps rare ones from piling up.
+ * so statements are kept by their SQL text and reused. The queries come from a fixed set of
+ * shapes (an IN list's length makes a few more), so the bound holds all that recur and keeps
+ * rare ones from piling up; past it the oldest prepared goes (a hit does not reorder the Map:
+ * that cost more than the rare re-prepare it would save).
  */
 function asKyselySqlite(raw: DatabaseSync): SqliteDatabase {
   const prepared = new Map<string, PreparedStatement>();
 
   function statementFor(source: string): PreparedStatement {
     const cached = prepared.get(source);
-    if (cached !== undefined) {
-      prepared.delete(source);
-      prepared.set(source, cached);
-      return cached;
-    }
+    if (cached !== undefined) return cached;
     // Every transaction of ours writes. BEGIN IMMEDIATE takes the write lock up front, so a
     // second process on the same file (the CLI beside the server) waits out the busy timeout
     // instead of failing at once when a read lock would have to be upgraded.
@@ -67,6 +64,70 @@ function asKyselySqlite(raw: DatabaseSync): SqliteDatabase {
   };
 }
 
+/** One holder at a time, the others served in arrival order, one woken per release. */
+class FifoLock {
+  #held = false;
+  readonly #waiting: Array<() => void> = [];
+
+  acquire(): Promise<void> {
+    if (!this.#held) {
+      this.#held = true;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.#waiting.shift();
+    if (next === undefined) this.#held = false;
+    else next();
+  }
+}
+
+/**
+ * Kysely's SQLite dialect with the one connection handed out first come, first served. Kysely's
+ * own lock for single-connection dialects wakes every waiter at each release and all but one wait
+ * again: with n queries queued that is n wake-ups per query, quadratic under a burst (thousands
+ * of woken waiters re-reading at once). The adapter tells Kysely the connection may be shared so
+ * that its lock stays out; this driver's lock is the one that keeps it exclusive.
+ */
+class FifoSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+
+  override createDriver(): Driver {
+    return new FifoSqliteDriver(this.#config);
+  }
+
+  override createAdapter(): SqliteAdapter {
+    return new FifoSqliteAdapter();
+  }
+}
+
+class FifoSqliteAdapter extends SqliteAdapter {
+  override get supportsMultipleConnections(): boolean {
+    return true;
+  }
+}
+
+class FifoSqliteDriver extends SqliteDriver {
+  readonly #lock = new FifoLock();
+
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    await this.#lock.acquire();
+    return super.acquireConnection();
+  }
+
+  override async releaseConnection(): Promise<void> {
+    await super.releaseConnection();
+    this.#lock.release();
+  }
+}
+
 export function openSqlite(path: string, options: SqliteOptions = {}): { db: Kysely<Tables>; raw: DatabaseSync } {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const raw = new DatabaseSync(path, { timeout: 5000 });
@@ -74,5 +135,5 @@ export function openSqlite(path: string, options: SqliteOptions = {}): { db: Kys
   // indexes the requests walk no longer fit, and each request costs more as the tables grow
   // (bench/table-growth.ts). 64 MiB, taken only as pages are read.
   raw.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${options.synchronous ?? 'FULL'}; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;`);
-  return { db: new Kysely<Tables>({ dialect: new SqliteDialect({ database: asKyselySqlite(raw) }) }), raw };
+  return { db: new Kysely<Tables>({ dialect: new FifoSqliteDialect({ database: asKyselySqlite(raw) }) }), raw };
 }

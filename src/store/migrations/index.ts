@@ -12,6 +12,7 @@ import * as stepUpsAndSharedDevices from './008-step-ups-and-shared-devices.ts';
 import * as agents from './009-agents.ts';
 import * as webauthn from './010-webauthn.ts';
 import * as outboxByVerification from './011-outbox-by-verification.ts';
+import * as pushDeliveriesByTime from './012-push-deliveries-by-time.ts';
 
 interface Migration {
   version: number;
@@ -32,6 +33,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 9, name: 'agents', up: agents.up },
   { version: 10, name: 'webauthn', up: webauthn.up },
   { version: 11, name: 'outbox-by-verification', up: outboxByVerification.up },
+  { version: 12, name: 'push-deliveries-by-time', up: pushDeliveriesByTime.up },
 ];
 
 /**
