@@ -13,6 +13,7 @@ import { createEventLog } from './event-log.ts';
 import { migrate } from './migrations/index.ts';
 import { toApplication, toDelivery, toDevice, toEvent, toUser, toVerification } from './rows.ts';
 import type { ApiClientsTable, SigningKeysTable } from './schema.ts';
+import { selectWhere } from './statements.ts';
 import { eventsOf, wokenBy, type CommitResult, type OutboxMessage, type StoredPolicy, type StoredTemplate, type UnitOfWork } from './unit-of-work.ts';
 
 export type { CommitResult, OutboxMessage, StoredPolicy, StoredTemplate, UnitOfWork, Write } from './unit-of-work.ts';
@@ -106,7 +107,7 @@ export function createStore(database: Database) {
         return { ...app, version: 0 };
       },
       async byId(id: string): Promise<Application | undefined> {
-        const row = await db.selectFrom('applications').selectAll().where('id', '=', id).executeTakeFirst();
+        const [row] = await selectWhere(db, dialect, 'applications', { id });
         return row && toApplication(row);
       },
       async byName(name: string): Promise<Application | undefined> {
@@ -181,7 +182,7 @@ export function createStore(database: Database) {
 
     users: {
       async byId(applicationId: string, id: string): Promise<User | undefined> {
-        const row = await db.selectFrom('users').selectAll().where('id', '=', id).where('application_id', '=', applicationId).executeTakeFirst();
+        const [row] = await selectWhere(db, dialect, 'users', { id, application_id: applicationId });
         return row && toUser(row);
       },
       async find(applicationId: string, lookup: UserLookup, limit = 50): Promise<User[]> {
@@ -195,12 +196,7 @@ export function createStore(database: Database) {
 
     verifications: {
       async byId(applicationId: string, id: string): Promise<Verification | undefined> {
-        const row = await db
-          .selectFrom('verifications')
-          .selectAll()
-          .where('id', '=', id)
-          .where('application_id', '=', applicationId)
-          .executeTakeFirst();
+        const [row] = await selectWhere(db, dialect, 'verifications', { id, application_id: applicationId });
         return row && toVerification(row);
       },
       /** The newest pending two-way SMS verification to this number, in any application: where a reply goes. */
@@ -301,15 +297,7 @@ export function createStore(database: Database) {
       },
       /** A user's devices, oldest first. */
       async forUser(applicationId: string, userId: string): Promise<Device[]> {
-        const rows = await db
-          .selectFrom('devices')
-          .selectAll()
-          .where('application_id', '=', applicationId)
-          .where('user_id', '=', userId)
-          .orderBy('created_at')
-          .orderBy('id')
-          .execute();
-        return rows.map(toDevice);
+        return (await selectWhere(db, dialect, 'devices', { application_id: applicationId, user_id: userId }, ['created_at', 'id'])).map(toDevice);
       },
       /** Some devices of one kind in an application, oldest first: what disabling a channel unpairs. */
       async ofKind(applicationId: string, kind: string, limit: number): Promise<Device[]> {

@@ -10,6 +10,7 @@ import { numberEvents, userIdFor } from './event-sequence.ts';
 import { fromDelivery, fromDevice, fromUser, fromVerification } from './rows.ts';
 import { applyWebhookWrite, fanOutWebhooks, hasEnabledEndpoint, type WebhookWrite } from './webhooks.ts';
 import type { Tables } from './schema.ts';
+import { insertRow, updateRows } from './statements.ts';
 
 export interface StoredTemplate {
   applicationId: string;
@@ -155,33 +156,22 @@ export const NOTIFY_CHANNEL = 'outband_events';
 export async function applyWrites(trx: Transaction<Tables> | Kysely<Tables>, unit: UnitOfWork, dialect: Dialect): Promise<void> {
   for (const write of unit.writes) {
     switch (write.kind) {
+      // The statements of every verification are run as written SQL (src/store/statements.ts).
       case 'verification.insert':
-        await trx.insertInto('verifications').values(fromVerification(write.verification)).execute();
+        await insertRow(trx, dialect, 'verifications', fromVerification(write.verification));
         break;
       case 'verification.update': {
         const { id, ...row } = fromVerification(write.verification);
-        const result = await trx
-          .updateTable('verifications')
-          .set(row)
-          .where('id', '=', id)
-          .where('version', '=', write.expectedVersion)
-          .executeTakeFirst();
-        if (result.numUpdatedRows !== 1n) throw new ConflictError(`verification ${id}`);
+        if ((await updateRows(trx, dialect, 'verifications', row, { id, version: write.expectedVersion })) !== 1) throw new ConflictError(`verification ${id}`);
         break;
       }
       case 'delivery.insert':
-        await trx.insertInto('deliveries').values(fromDelivery(write.delivery)).execute();
+        await insertRow(trx, dialect, 'deliveries', fromDelivery(write.delivery));
         break;
       case 'delivery.update': {
         const { id, ...row } = fromDelivery(write.delivery);
-        const result = await trx
-          .updateTable('deliveries')
-          .set(row)
-          .where('id', '=', id)
-          .where('status', '=', write.expectedStatus)
-          .where('attempts', '=', write.expectedAttempts)
-          .executeTakeFirst();
-        if (result.numUpdatedRows !== 1n) throw new ConflictError(`delivery ${id}`);
+        const guard = { id, status: write.expectedStatus, attempts: write.expectedAttempts };
+        if ((await updateRows(trx, dialect, 'deliveries', row, guard)) !== 1) throw new ConflictError(`delivery ${id}`);
         break;
       }
       case 'delivery.cancelQueued':
@@ -194,18 +184,15 @@ export async function applyWrites(trx: Transaction<Tables> | Kysely<Tables>, uni
         break;
       case 'outbox.insert': {
         const m = write.message;
-        await trx
-          .insertInto('outbox_messages')
-          .values({
-            id: m.id,
-            application_id: m.applicationId,
-            verification_id: m.verificationId,
-            channel: m.channel,
-            recipient: m.recipient,
-            sealed_message: m.sealedMessage,
-            created_at: m.createdAt,
-          })
-          .execute();
+        await insertRow(trx, dialect, 'outbox_messages', {
+          id: m.id,
+          application_id: m.applicationId,
+          verification_id: m.verificationId,
+          channel: m.channel,
+          recipient: m.recipient,
+          sealed_message: m.sealedMessage,
+          created_at: m.createdAt,
+        });
         break;
       }
       case 'user.insert':
@@ -367,7 +354,7 @@ export async function applyWrites(trx: Transaction<Tables> | Kysely<Tables>, uni
         break;
       }
       case 'fraud.mark':
-        await trx.insertInto('fraud_marks').values({ application_id: write.applicationId, key: write.key, at: write.at }).execute();
+        await insertRow(trx, dialect, 'fraud_marks', { application_id: write.applicationId, key: write.key, at: write.at });
         break;
       case 'fraud.clear':
         await trx.deleteFrom('fraud_marks').where('application_id', '=', write.applicationId).where('key', '=', write.key).execute();
@@ -444,26 +431,23 @@ async function appendEvents(trx: Transaction<Tables> | Kysely<Tables>, unit: Uni
   if (events.length === 0) return;
   // Reads first, outside the lock.
   const userIds = new Map<string, string | null>();
-  for (const e of events) userIds.set(e.id, await userIdFor(trx, e));
+  for (const e of events) userIds.set(e.id, await userIdFor(trx, dialect, e));
   const fannedOut = new Set<string>();
-  for (const applicationId of new Set(events.map((e) => e.applicationId))) if (await hasEnabledEndpoint(trx, applicationId)) fannedOut.add(applicationId);
-  const appSeqs = await numberEvents(trx, unit);
+  for (const applicationId of new Set(events.map((e) => e.applicationId))) if (await hasEnabledEndpoint(trx, dialect, applicationId)) fannedOut.add(applicationId);
+  const appSeqs = await numberEvents(trx, dialect, unit);
   for (const e of events) {
-    await trx
-      .insertInto('events')
-      .values({
-        id: e.id,
-        application_id: e.applicationId,
-        type: e.type,
-        subject_type: e.subjectType,
-        subject_id: e.subjectId,
-        actor: e.actor,
-        data: JSON.stringify(e.data),
-        created_at: e.createdAt,
-        app_seq: appSeqs.get(e.id)!,
-        user_id: userIds.get(e.id) ?? null,
-      })
-      .execute();
+    await insertRow(trx, dialect, 'events', {
+      id: e.id,
+      application_id: e.applicationId,
+      type: e.type,
+      subject_type: e.subjectType,
+      subject_id: e.subjectId,
+      actor: e.actor,
+      data: JSON.stringify(e.data),
+      created_at: e.createdAt,
+      app_seq: appSeqs.get(e.id)!,
+      user_id: userIds.get(e.id) ?? null,
+    });
     if (fannedOut.has(e.applicationId)) await fanOutWebhooks(trx, e, appSeqs.get(e.id)!, userIds.get(e.id) ?? null);
     if (dialect === 'postgres') {
       // Delivered to every node's listener at COMMIT, and never if the unit rolls back.

@@ -2,9 +2,9 @@ import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { DomainEvent } from '../domain/event.ts';
 import { matchingSubscriptions, webhookPayload, type WebhookEndpoint } from '../domain/webhooks/endpoint.ts';
 import type { Database, Dialect } from './database.ts';
-import { userIdFor } from './event-sequence.ts';
 import type { Tables } from './schema.ts';
 import { ConflictError } from './unit-of-work.ts';
+import { runStatement, statement } from './statements.ts';
 
 // The SQL of signed webhooks: its writes (applied inside a unit of work), the fan-out of an
 // event into messages, and the reads and the claim of the dispatcher.
@@ -214,10 +214,11 @@ export async function applyWebhookWrite(trx: Db, write: WebhookWrite): Promise<v
 }
 
 /** Whether an application has an enabled endpoint: most have none, and then no payload is built. */
-export async function hasEnabledEndpoint(trx: Db, applicationId: string): Promise<boolean> {
-  const any = await trx.selectFrom('webhook_endpoints').select('id').where('application_id', '=', applicationId).where('enabled', '=', 1).limit(1).executeTakeFirst();
-  return any !== undefined;
+export async function hasEnabledEndpoint(trx: Db, dialect: Dialect, applicationId: string): Promise<boolean> {
+  return (await runStatement(trx, dialect, ANY_ENABLED_ENDPOINT, [applicationId])).rows.length > 0;
 }
+
+const ANY_ENABLED_ENDPOINT = statement('select id from webhook_endpoints where application_id = ? and enabled = 1 limit 1');
 
 /**
  * Queues one message per enabled endpoint of the event's application that subscribes to its
