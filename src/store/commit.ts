@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import type { Dialect } from './database.ts';
 import type { Tables } from './schema.ts';
 import { applyWrites, ConflictError, isUniqueViolation, LimitError, type CommitResult, type UnitOfWork } from './unit-of-work.ts';
@@ -33,7 +33,8 @@ const MAX_GROUP = 256;
  * SQLite: group commit. A durable commit costs one fsync (≈0.4 ms here) whatever it holds,
  * so the units that arrive while one group commits are committed together as the next group,
  * each inside its own SAVEPOINT: one unit failing rolls back alone, and every unit is
- * acknowledged only after the fsync of its group.
+ * acknowledged only after the fsync of its group. The savepoint statements are sent as text, not
+ * built by Kysely (three a unit: see ADR 0020).
  */
 export function groupCommit(db: Kysely<Tables>, dialect: Dialect): Committer {
   type Waiting = { unit: UnitOfWork; resolve: (r: CommitResult) => void; reject: (e: unknown) => void };
@@ -48,12 +49,12 @@ export function groupCommit(db: Kysely<Tables>, dialect: Dialect): Committer {
         const results = await db.transaction().execute(async (trx) => {
           const out: CommitResult[] = [];
           for (const [i, waiting] of group.entries()) {
-            await sql.raw(`savepoint u${i}`).execute(trx);
+            await trx.executeQuery(CompiledQuery.raw(`savepoint u${i}`));
             try {
               await applyWrites(trx, waiting.unit, dialect);
               out.push({ ok: true });
             } catch (error) {
-              await sql.raw(`rollback to savepoint u${i}`).execute(trx);
+              await trx.executeQuery(CompiledQuery.raw(`rollback to savepoint u${i}`));
               try {
                 out.push(classify(error));
               } catch (unexpected) {
@@ -61,7 +62,7 @@ export function groupCommit(db: Kysely<Tables>, dialect: Dialect): Committer {
                 waiting.reject(unexpected);
               }
             }
-            await sql.raw(`release savepoint u${i}`).execute(trx);
+            await trx.executeQuery(CompiledQuery.raw(`release savepoint u${i}`));
           }
           return out;
         });

@@ -280,19 +280,19 @@ export function createStore(database: Database) {
       },
       /** The verification a worker acts on; not scoped to an application. */
       async byIdForWorker(id: string): Promise<Verification | undefined> {
-        const row = await db.selectFrom('verifications').selectAll().where('id', '=', id).executeTakeFirst();
+        const [row] = await selectWhere(db, dialect, 'verifications', { id });
         return row && toVerification(row);
       },
     },
 
     devices: {
       async byId(applicationId: string, id: string): Promise<Device | undefined> {
-        const row = await db.selectFrom('devices').selectAll().where('id', '=', id).where('application_id', '=', applicationId).executeTakeFirst();
+        const [row] = await selectWhere(db, dialect, 'devices', { id, application_id: applicationId });
         return row && toDevice(row);
       },
       /** A device as the device API finds it: by its id alone, in any application. */
       async byIdForDevice(id: string): Promise<Device | undefined> {
-        const row = await db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
+        const [row] = await selectWhere(db, dialect, 'devices', { id });
         return row && toDevice(row);
       },
       /** A user's devices, oldest first. */
@@ -346,8 +346,7 @@ export function createStore(database: Database) {
 
     deliveries: {
       async byVerification(verificationId: string): Promise<Delivery[]> {
-        const rows = await db.selectFrom('deliveries').selectAll().where('verification_id', '=', verificationId).orderBy('created_at').execute();
-        return rows.map(toDelivery);
+        return (await selectWhere(db, dialect, 'deliveries', { verification_id: verificationId }, ['created_at'])).map(toDelivery);
       },
       /**
        * Takes up to `limit` messages that are due (queued and past their retry time, or
