@@ -30,6 +30,9 @@ interface Claims {
   bsh?: unknown;
 }
 
+/** Device public keys kept imported per node; past this the oldest goes. */
+const IMPORTED_KEYS = 10_000;
+
 const denied = () => new OutbandError('invalid_device_signature', 'the request must carry "Authorization: Device <JWS>" signed by an enrolled device key; see docs/device-api.md');
 
 /**
@@ -44,10 +47,23 @@ const DECOY_JWK = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.e
  * issue time and a request id that is never accepted twice.
  */
 export function createDeviceAuth(deps: Pick<ServiceDeps, 'store' | 'clock'>, options: { audience: string }) {
+  // Public keys, imported once each: an import cost about as much as the signature check.
+  const imported = new Map<string, Awaited<ReturnType<typeof importJWK>>>();
+  async function publicKey(jwk: JWK) {
+    const id = `${jwk.kty}:${jwk.crv}:${jwk.x}:${jwk.y}`;
+    let key = imported.get(id);
+    if (key === undefined) {
+      key = await importJWK({ ...jwk, alg: 'ES256' }, 'ES256');
+      if (imported.size >= IMPORTED_KEYS) imported.delete(imported.keys().next().value!);
+      imported.set(id, key);
+    }
+    return key;
+  }
+
   async function verifyWith(jws: string, jwk: JWK, request: DeviceRequest): Promise<{ jti: string; iat: number }> {
     let claims: Claims;
     try {
-      const key = await importJWK({ ...jwk, alg: 'ES256' }, 'ES256');
+      const key = await publicKey(jwk);
       const { payload } = await compactVerify(jws, key, { algorithms: ['ES256'] });
       claims = JSON.parse(new TextDecoder().decode(payload)) as Claims;
     } catch {
