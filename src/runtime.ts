@@ -43,7 +43,6 @@ import { createStore, type Store } from './store/store.ts';
 
 export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-
 export interface Runtime {
   app: FastifyInstance;
   store: Store;

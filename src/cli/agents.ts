@@ -9,7 +9,6 @@ import { createStore, type Store } from '../store/store.ts';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
-
 /** Runs `fn` with the agent service on the configured database (migrated), as the operator. */
 async function withAgents<T>(config: ServerConfig, fn: (agents: AgentService, store: Store) => Promise<T>): Promise<T> {
   const store = createStore(openDatabase(config.databaseUrl, { synchronous: config.sqliteSynchronous, poolSize: 2 }));

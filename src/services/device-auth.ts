@@ -33,6 +33,9 @@ interface Claims {
 /** Device public keys kept imported per node; past this the oldest goes. */
 const IMPORTED_KEYS = 10_000;
 
+type PublicKey = Awaited<ReturnType<typeof importJWK>>;
+const importKey = (jwk: JWK): Promise<PublicKey> => importJWK({ ...jwk, alg: 'ES256' }, 'ES256');
+
 const denied = () => new OutbandError('invalid_device_signature', 'the request must carry "Authorization: Device <JWS>" signed by an enrolled device key; see docs/device-api.md');
 
 /**
@@ -47,24 +50,27 @@ const DECOY_JWK = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.e
  * issue time and a request id that is never accepted twice.
  */
 export function createDeviceAuth(deps: Pick<ServiceDeps, 'store' | 'clock'>, options: { audience: string }) {
-  // Public keys, imported once each: an import cost about as much as the signature check.
-  const imported = new Map<string, Awaited<ReturnType<typeof importJWK>>>();
-  async function publicKey(jwk: JWK) {
-    const id = `${jwk.kty}:${jwk.crv}:${jwk.x}:${jwk.y}`;
+  /**
+   * Device keys, imported once per kid and key: an import costs about as much as the signature
+   * check. An unknown kid gets its own entry for the decoy key, so that a known and an unknown id
+   * take the same path with the same cost, the first time and after (SEC-11).
+   */
+  const imported = new Map<string, PublicKey>();
+  async function deviceKey(kid: string, jwk: JWK): Promise<PublicKey> {
+    const id = `${kid}:${jwk.x}:${jwk.y}`;
     let key = imported.get(id);
     if (key === undefined) {
-      key = await importJWK({ ...jwk, alg: 'ES256' }, 'ES256');
+      key = await importKey(jwk);
       if (imported.size >= IMPORTED_KEYS) imported.delete(imported.keys().next().value!);
       imported.set(id, key);
     }
     return key;
   }
 
-  async function verifyWith(jws: string, jwk: JWK, request: DeviceRequest): Promise<{ jti: string; iat: number }> {
+  async function verifyWith(jws: string, key: PublicKey | Promise<PublicKey>, request: DeviceRequest): Promise<{ jti: string; iat: number }> {
     let claims: Claims;
     try {
-      const key = await publicKey(jwk);
-      const { payload } = await compactVerify(jws, key, { algorithms: ['ES256'] });
+      const { payload } = await compactVerify(jws, await key, { algorithms: ['ES256'] });
       claims = JSON.parse(new TextDecoder().decode(payload)) as Claims;
     } catch {
       throw denied();
@@ -112,7 +118,7 @@ export function createDeviceAuth(deps: Pick<ServiceDeps, 'store' | 'clock'>, opt
       }
       const device = typeof kid === 'string' && kid.length <= 64 ? await deps.store.devices.byIdForDevice(kid) : undefined;
       const usable = device !== undefined && device.status === 'paired' && device.publicJwk !== null;
-      const { jti, iat } = await verifyWith(jws, usable ? (device.publicJwk as JWK) : DECOY_JWK, request);
+      const { jti, iat } = await verifyWith(jws, deviceKey(typeof kid === 'string' ? kid.slice(0, 64) : '', usable ? (device.publicJwk as JWK) : DECOY_JWK), request);
       if (!usable || typ !== DEVICE_JWS_TYPE) throw denied();
       await once(device.id, jti, iat, request.windowSeconds ?? DEVICE_REQUEST_WINDOW_SECONDS);
       return device;
@@ -121,7 +127,8 @@ export function createDeviceAuth(deps: Pick<ServiceDeps, 'store' | 'clock'>, opt
     /** The enrolment call is signed by the key it enrols (proof of possession); no device exists yet. */
     async authenticateEnrolment(request: DeviceRequest, publicJwk: Record<string, string>): Promise<void> {
       const jws = token(request);
-      const { jti, iat } = await verifyWith(jws, publicJwk as JWK, request);
+      // Not kept: the key comes from the caller, and an enrolment uses it once.
+      const { jti, iat } = await verifyWith(jws, importKey(publicJwk as JWK), request);
       const thumb = createHash('sha256').update(`${publicJwk.x}.${publicJwk.y}`).digest('base64url');
       await once(`enroll:${thumb}`, jti, iat, DEVICE_REQUEST_WINDOW_SECONDS);
     },
