@@ -432,9 +432,11 @@ async function appendEvents(trx: Transaction<Tables> | Kysely<Tables>, unit: Uni
   // Reads first, outside the lock.
   const userIds = new Map<string, string | null>();
   for (const e of events) userIds.set(e.id, await userIdFor(trx, dialect, e));
+  const appSeqs = await numberEvents(trx, dialect, unit);
+  // After the counter: on PostgreSQL a unit that added an endpoint and took a smaller number has
+  // committed by now, so events numbered after it reach the new endpoint.
   const fannedOut = new Set<string>();
   for (const applicationId of new Set(events.map((e) => e.applicationId))) if (await hasEnabledEndpoint(trx, dialect, applicationId)) fannedOut.add(applicationId);
-  const appSeqs = await numberEvents(trx, dialect, unit);
   for (const e of events) {
     await insertRow(trx, dialect, 'events', {
       id: e.id,
