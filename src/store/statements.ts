@@ -28,7 +28,7 @@ export function runStatement<Row>(db: Executor, dialect: Dialect, s: Statement, 
 }
 
 /** Rows changed by an insert, update or delete (0 when the driver did not say). */
-export function changedRows(result: QueryResult<unknown>): number {
+function changedRows(result: QueryResult<unknown>): number {
   return Number(result.numAffectedRows ?? 0n);
 }
 

@@ -507,11 +507,12 @@ export function createStore(database: Database) {
       async counts(applicationId: string, windows: FraudWindow[]): Promise<Map<string, { count: number; oldest: number | null }>> {
         const out = new Map<string, { count: number; oldest: number | null }>(windows.map((w) => [w.key, { count: 0, oldest: null }]));
         if (windows.length === 0) return out;
+        type Counted = { key: string; n: number | string; oldest: number | string | null };
         const counted = windows.map(
           (w) =>
-            sql<{ key: string; n: number | string; oldest: number | string | null }>`select cast(${w.key} as text) as key, count(*) as n, min(at) as oldest from (select at from fraud_marks where application_id = ${applicationId} and key = ${w.key} and at > ${w.since} order by at limit ${w.cap ?? Number.MAX_SAFE_INTEGER}) as w`,
+            sql<Counted>`select cast(${w.key} as text) as key, count(*) as n, min(at) as oldest from (select at from fraud_marks where application_id = ${applicationId} and key = ${w.key} and at > ${w.since} order by at limit ${w.cap ?? Number.MAX_SAFE_INTEGER}) as w`,
         );
-        const { rows } = await sql<{ key: string; n: number | string; oldest: number | string | null }>`${sql.join(counted, sql` union all `)}`.execute(db);
+        const { rows } = await sql<Counted>`${sql.join(counted, sql` union all `)}`.execute(db);
         for (const r of rows) out.set(r.key, { count: Number(r.n), oldest: r.oldest == null ? null : Number(r.oldest) });
         return out;
       },
