@@ -5,6 +5,7 @@ import { ConfigError, configReference, loadConfig, type ServerConfig } from '../
 import { ALL_SCOPES } from '../domain/scopes.ts';
 import { createLogger } from '../observability/logger.ts';
 import { createRuntime, VERSION, type Runtime } from '../runtime.ts';
+import { releaseStartupMemory } from '../startup-memory.ts';
 import { SetupError } from '../services/applications.ts';
 import { AGENT_COMMANDS } from './agents.ts';
 import { AUDIT_COMMANDS } from './audit.ts';
@@ -58,6 +59,8 @@ const COMMANDS: Record<string, Command> = {
             `  e-mail:   ${admin.email}\n  password: ${admin.password}\n\n`,
         );
       }
+      await runtime.app.ready();
+      releaseStartupMemory();
       await runtime.app.listen({ port: config.port, host: config.host });
       const address = runtime.app.server.address();
       const port = typeof address === 'object' && address !== null ? address.port : config.port;

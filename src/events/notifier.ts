@@ -1,5 +1,6 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { DomainEvent } from '../domain/event.ts';
+import { loadPg } from '../store/dialects/pg.ts';
 import { NOTIFY_CHANNEL } from '../store/unit-of-work.ts';
 
 type Wake = () => void;
@@ -66,7 +67,8 @@ export function createPostgresNotifier(url: string, onError: (error: Error) => v
   let delay = 100;
 
   async function connect(): Promise<void> {
-    const c = new pg.Client({ connectionString: url });
+    const { Client } = await loadPg();
+    const c = new Client({ connectionString: url });
     c.on('notification', (message) => {
       if (message.channel !== NOTIFY_CHANNEL || message.payload === undefined) return;
       try {

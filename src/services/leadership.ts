@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from '../store/dialects/pg.ts';
 import type { Logger } from 'pino';
 
 /**
@@ -100,7 +101,8 @@ export function createLeadership(options: LeadershipOptions): Leadership {
   const patienceMs = Math.max(2 * retryMs, 2000);
 
   async function connect(): Promise<pg.Client> {
-    const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: patienceMs, query_timeout: patienceMs, keepAlive: true, application_name: 'outband-leader-lock' });
+    const { Client } = await loadPg();
+    const c = new Client({ connectionString: url, connectionTimeoutMillis: patienceMs, query_timeout: patienceMs, keepAlive: true, application_name: 'outband-leader-lock' });
     const lost = (error?: Error) => {
       if (client !== c) return;
       discard(c);

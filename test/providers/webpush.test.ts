@@ -275,5 +275,25 @@ describe('webpush provider against a local push service', () => {
         void created.push?.close?.();
       }
     });
+
+    test('SEC-50 newVapidKeys: a P-256 pair, public 65 bytes uncompressed, private always 32 bytes, each accepted by create and distinct', () => {
+      const seen = new Set<string>();
+      // 300 pairs: about one private scalar in 256 has a leading zero byte, which must be kept.
+      for (let i = 0; i < 300; i++) {
+        const pair = newVapidKeys();
+        const publicKey = Buffer.from(pair.publicKey, 'base64url');
+        const privateKey = Buffer.from(pair.privateKey, 'base64url');
+        assert.equal(publicKey.length, 65);
+        assert.equal(publicKey[0], 0x04);
+        assert.equal(privateKey.length, 32);
+        const ecdh = createECDH('prime256v1');
+        ecdh.setPrivateKey(privateKey);
+        assert.ok(ecdh.getPublicKey().equals(publicKey), 'the public key is the private key’s point');
+        seen.add(pair.privateKey);
+        const created = webpush.create({ vapidPublicKey: pair.publicKey, vapidPrivateKey: pair.privateKey, subject: SUBJECT, caFile: '' }, noDeps);
+        void created.push?.close?.();
+      }
+      assert.equal(seen.size, 300);
+    });
   });
 });

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { getCACertificates } from 'node:tls';
 import { Type, type Static } from 'typebox';
-import webPushLib, { type RequestDetails } from 'web-push';
+import type webPushLib from 'web-push';
+import type { RequestDetails } from 'web-push';
 import { base64url, isP256Point, validateSubscription } from '../../domain/device/web-push-subscription.ts';
 import { ProviderError, StaleTransportError, type PushProvider, type ProviderDefinition, type SendResult } from '../types.ts';
 
@@ -52,7 +53,20 @@ const MAX_PLAINTEXT_BYTES = 3993;
 
 /** A new VAPID key pair, base64url (public: 65-byte point, private: 32 bytes), for the composition root. */
 export function newVapidKeys(): { publicKey: string; privateKey: string } {
-  return webPushLib.generateVAPIDKeys();
+  const ecdh = createECDH('prime256v1');
+  ecdh.generateKeys();
+  // getPrivateKey() drops leading zero bytes; VAPID wants all 32.
+  const privateKey = Buffer.alloc(32);
+  const d = ecdh.getPrivateKey();
+  d.copy(privateKey, 32 - d.length);
+  return { publicKey: ecdh.getPublicKey().toString('base64url'), privateKey: privateKey.toString('base64url') };
+}
+
+let loading: Promise<typeof webPushLib> | undefined;
+
+/** The web-push package (with its ASN.1 and JWS code), loaded with the first push: most starts never send one. */
+function loadWebPush(): Promise<typeof webPushLib> {
+  return (loading ??= import('web-push').then((module) => module.default));
 }
 
 /**
@@ -146,9 +160,10 @@ export function createWebPush(config: WebPushConfig): PushProvider {
       if (Buffer.byteLength(payload) > MAX_PLAINTEXT_BYTES) throw new ProviderError(`${NAME}: payload over ${MAX_PLAINTEXT_BYTES} bytes`, { permanent: true });
       if (signal.aborted) throw new ProviderError(`${NAME}: aborted before sending`, { permanent: false, cause: signal.reason });
 
+      const lib = await loadWebPush();
       let details: RequestDetails;
       try {
-        details = webPushLib.generateRequestDetails(
+        details = lib.generateRequestDetails(
           { endpoint, keys: { p256dh: keys.p256dh.replace(/=+$/, ''), auth: keys.auth.replace(/=+$/, '') } },
           payload,
           {

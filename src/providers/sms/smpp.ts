@@ -1,6 +1,7 @@
 import { createHash, randomInt, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import smppPackage, { type Pdu, type Session, type ShortMessage } from 'smpp';
+import type smppPackage from 'smpp';
+import type { Pdu, Session, ShortMessage } from 'smpp';
 import { Type, type Static } from 'typebox';
 import { splitSms } from '../../domain/sms/encoding.ts';
 import { ProviderError, type DeliveryReceipt, type InboundSms, type ProviderDefinition, type ProviderDeps, type SmsProvider } from '../types.ts';
@@ -69,7 +70,17 @@ const ESM_TYPE_RECEIPT = 0x04;
 const ESME_RINVCMDID = 0x03;
 const ESME_RINVBNDSTS = 0x04;
 const ESME_RX_T_APPN = 0x64;
-const STATUS_NAMES = new Map(Object.entries(smppPackage.errors).map(([name, value]) => [value, name]));
+/** command_status names from the package's table, filled when it loads (no status arrives before). */
+const STATUS_NAMES = new Map<number, string>();
+let loading: Promise<typeof smppPackage> | undefined;
+
+/** The smpp package, loaded with the first connection: a server without SMPP never loads it. */
+function loadSmpp(): Promise<typeof smppPackage> {
+  return (loading ??= import('smpp').then(({ default: smpp }) => {
+    for (const [name, value] of Object.entries(smpp.errors)) STATUS_NAMES.set(value, name);
+    return smpp;
+  }));
+}
 
 /**
  * submit_sm refusals that the same message will get again: ESME_RINVMSGLEN, ESME_RINVSRCADR,
@@ -230,9 +241,10 @@ export function createSmpp(config: SmppConfig, deps: Pick<ProviderDeps, 'reports
     return base / 2 + Math.random() * (base / 2);
   }
 
-  function connectAndBind(): Promise<Bound> {
+  async function connectAndBind(): Promise<Bound> {
+    const smpp = await loadSmpp();
     return new Promise<Bound>((resolve, reject) => {
-      const session = smppPackage.connect({ host, port, tls });
+      const session = smpp.connect({ host, port, tls });
       // Without it, Nagle's algorithm holds each small PDU until the previous one is acknowledged,
       // and the SMSC's delayed ACK makes a window of N behave like a window of 1.
       session.socket.setNoDelay(true);
