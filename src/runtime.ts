@@ -89,7 +89,12 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
   const clock = overrides.clock ?? systemClock;
   const random = overrides.random ?? createCryptoRandom();
 
-  const database = openDatabase(config.databaseUrl, { synchronous: config.sqliteSynchronous, groupCommit: config.sqliteGroupCommit, poolSize: config.databasePoolSize });
+  const database = openDatabase(config.databaseUrl, {
+    synchronous: config.sqliteSynchronous,
+    groupCommit: config.sqliteGroupCommit,
+    poolSize: config.databasePoolSize,
+    onCheckpointError: (error) => logger.warn({ err_message: error.message }, 'SQLite background checkpoints failed: SQLite checkpoints in its commits again'),
+  });
   const store = createStore(database);
   await store.migrate();
 

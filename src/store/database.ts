@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { openPostgres } from './dialects/postgres.ts';
+import { backgroundCheckpoints } from './dialects/sqlite-checkpoints.ts';
 import { openSqlite, type SqliteOptions } from './dialects/sqlite.ts';
 import type { Tables } from './schema.ts';
 
@@ -19,6 +20,10 @@ export interface DatabaseOptions extends SqliteOptions {
   poolSize?: number;
   /** SQLite only; default true. */
   groupCommit?: boolean;
+  /** SQLite only: checkpoints on a worker thread instead of in commits (ADR 0022); default true. */
+  backgroundCheckpoints?: boolean;
+  /** SQLite only: the background checkpoints failed and SQLite's own are back on. */
+  onCheckpointError?: (error: Error) => void;
 }
 
 /**
@@ -32,5 +37,10 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Databa
   }
   const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
   const { db } = openSqlite(path, options);
-  return { db, dialect: 'sqlite', postgresUrl: null, groupCommit: options.groupCommit ?? true, close: () => db.destroy() };
+  const checkpoints = path !== ':memory:' && options.backgroundCheckpoints !== false ? backgroundCheckpoints(db, path, { ...(options.onCheckpointError ? { onError: options.onCheckpointError } : {}) }) : null;
+  const close = async () => {
+    await checkpoints?.stop();
+    await db.destroy();
+  };
+  return { db, dialect: 'sqlite', postgresUrl: null, groupCommit: options.groupCommit ?? true, close };
 }
