@@ -7,6 +7,8 @@ const KEEPALIVE_MS = 15_000;
 export interface EventStream {
   /** `event: null` sends an unnamed event (a `message` to EventSource); `id` sets the id a client resumes from. */
   send(event: string | null, data: unknown, id?: string): void;
+  /** As send, with the data already JSON (one line: JSON.stringify never writes a newline). */
+  sendJson(event: string | null, json: string, id?: string): void;
   /** Ends the stream; `closed` resolves. */
   end(): void;
   /** Resolves when the stream ends, from either side. */
@@ -45,11 +47,13 @@ export function openEventStream(reply: FastifyReply, shutdown: AbortSignal): Eve
   };
   raw.on('close', end);
   forgetShutdown = onAbort(shutdown, end);
+  const sendJson = (event: string | null, json: string, id?: string) => {
+    if (isClosed) return;
+    raw.write(`${id === undefined ? '' : `id: ${id}\n`}${event === null ? '' : `event: ${event}\n`}data: ${json}\n\n`);
+  };
   return {
-    send(event, data, id) {
-      if (isClosed) return;
-      raw.write(`${id === undefined ? '' : `id: ${id}\n`}${event === null ? '' : `event: ${event}\n`}data: ${JSON.stringify(data)}\n\n`);
-    },
+    send: (event, data, id) => sendJson(event, JSON.stringify(data), id),
+    sendJson,
     end,
     closed,
     get isClosed() {

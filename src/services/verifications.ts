@@ -341,6 +341,18 @@ export function createVerificationService(
   }
 
   const viewsInFlight = new Map<string, Promise<ReadView>>();
+  const serializedViews = new WeakMap<ReadView, { json: string; digest: string }>();
+
+  /** A view's JSON and its digest, made once per view object: the waiters of one change share it. */
+  function serialized(view: ReadView): { json: string; digest: string } {
+    let done = serializedViews.get(view);
+    if (done === undefined) {
+      const json = JSON.stringify(view);
+      done = { json, digest: createHash('sha256').update(json).digest('base64') };
+      serializedViews.set(view, done);
+    }
+    return done;
+  }
 
   /**
    * readView, one read shared by concurrent waiters: a change wakes every long-poll and event
@@ -839,11 +851,12 @@ export function createVerificationService(
     },
 
     /**
-     * Calls `send` with the verification now and at every change of it, until it is final or
-     * `until` resolves (the client went away, the server stops). Each open stream keeps only
-     * the verification id and a digest of what it sent last: thousands may be open at once.
+     * Calls `send` with the verification (and it as JSON) now and at every change of it, until
+     * it is final or `until` resolves (the client went away, the server stops). Each open stream
+     * keeps only the verification id and a digest of what it sent last: thousands may be open at
+     * once, and the streams woken by one change share one view, one JSON text and one digest.
      */
-    async follow(principal: Principal, id: string, send: (view: ReadView) => void, until: Promise<void>): Promise<void> {
+    async follow(principal: Principal, id: string, send: (view: ReadView, json: string) => void, until: Promise<void>): Promise<void> {
       let wake = () => {};
       let changed = new Promise<void>((resolve) => (wake = resolve));
       const unsubscribe = deps.notifier.subscribe(id, () => wake());
@@ -856,8 +869,8 @@ export function createVerificationService(
       // Reads and sends if changed; answers only what the wait needs, so no view is held while waiting.
       const step = async (): Promise<{ final: boolean; expiresAt: number }> => {
         const view = await currentView(principal.applicationId, id);
-        const digest = createHash('sha256').update(JSON.stringify(view)).digest('base64');
-        if (digest !== last) send(view);
+        const { json, digest } = serialized(view);
+        if (digest !== last) send(view, json);
         last = digest;
         return { final: view.status !== 'pending', expiresAt: Date.parse(view.expires_at) };
       };

@@ -8,6 +8,7 @@ import { CheckBody, CheckResult, ResendBody, VerificationDetail, VerificationPar
 // Every response about a verification (start, read, stream, check, resend, cancel) carries its
 // assurance report: the service builds it into the view, from the application it has loaded.
 export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: VerificationService; shutdown: AbortSignal }> = async (app, { verifications, shutdown }) => {
+  const serializedViews = new WeakMap<object, string>();
   app.post(
     '/',
     {
@@ -39,7 +40,17 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: Veri
         response: { 200: VerificationDetail, ...problems(400, 401, 403, 404) },
       },
     },
-    async (request) => verifications.get(principalOf(request), request.params.id, request.query.wait ?? 0),
+    async (request, reply) => {
+      const view = await verifications.get(principalOf(request), request.params.id, request.query.wait ?? 0);
+      // The long-polls woken by one change get the same view object: serialised once for all of them.
+      let json = serializedViews.get(view);
+      if (json === undefined) {
+        json = reply.serialize(view) as string;
+        serializedViews.set(view, json);
+      }
+      const text = json;
+      return reply.serializer(() => text).send(view);
+    },
   );
 
   app.get(
@@ -60,7 +71,7 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: Veri
       // Read before the stream opens, so an unknown id is still a 404.
       await verifications.get(principal, request.params.id);
       const stream = openEventStream(reply, shutdown);
-      await verifications.follow(principal, request.params.id, (view) => stream.send('status', view), stream.closed);
+      await verifications.follow(principal, request.params.id, (_view, json) => stream.sendJson('status', json), stream.closed);
       stream.end();
     },
   );
