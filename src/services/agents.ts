@@ -16,7 +16,7 @@ import { OutbandError } from '../domain/errors.ts';
 import type { Application } from '../domain/application.ts';
 import { base32, newId } from '../domain/random.ts';
 import type { ServiceDeps } from './deps.ts';
-import { dummyHash, hashSecret, verifySecret } from './secret-hash.ts';
+import { dummyHash, hashSecret, prepareDummyHash, verifySecret } from './secret-hash.ts';
 
 /** Sign-in failures are counted over 15 minutes (OWASP authentication: throttle per account and per address). */
 const SIGN_IN_WINDOW_MS = 15 * 60 * 1000;
@@ -59,6 +59,7 @@ function generatedPassword(random: ServiceDeps['random']): string {
  * (ADR 0016). Used by the console routes, the `outband agents` commands and the first start.
  */
 export function createAgentService(deps: Pick<ServiceDeps, 'store' | 'clock' | 'random'>, options: AgentServiceOptions) {
+  prepareDummyHash();
   const idleMs = options.idleSeconds * 1000;
   const perEmail = createSignInThrottle({ max: options.failuresPerEmail, windowMs: SIGN_IN_WINDOW_MS, maxKeys: 100_000 });
   const perIp = createSignInThrottle({ max: options.failuresPerIp, windowMs: SIGN_IN_WINDOW_MS, maxKeys: 100_000 });

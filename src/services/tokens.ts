@@ -5,7 +5,7 @@ import { base32 } from '../domain/random.ts';
 import { isScope, type Scope } from '../domain/scopes.ts';
 import type { SigningKey } from '../store/store.ts';
 import type { ServiceDeps } from './deps.ts';
-import { dummyHash, verifySecret } from './secret-hash.ts';
+import { dummyHash, prepareDummyHash, verifySecret } from './secret-hash.ts';
 
 export const TOKEN_AUDIENCE = 'outband-api';
 const ALG = 'ES256';
@@ -48,6 +48,7 @@ interface LoadedKey {
  * same active key and verifies any key that is still within a token lifetime of its rotation.
  */
 export function createTokenService(deps: Pick<ServiceDeps, 'store' | 'clock' | 'random' | 'keys'>, options: { issuer: string; ttlSeconds: number }) {
+  prepareDummyHash();
   let keys: LoadedKey[] = [];
   let loadedAt = 0;
   /** Tokens that verified, oldest first: their principal, `exp` (seconds) and key id. */

@@ -51,6 +51,8 @@ for (const dialect of dialects()) {
         // 2. Every long-poll answers approved (none waits out its 20 s with a stale pending).
         const answers = await Promise.all([...early, ...late]);
         assert.deepEqual(new Set(answers.map((a) => `${a.statusCode} ${a.json().status}`)), new Set(['200 approved']), `round ${round}`);
+        // Woken together, they share one serialisation: the same body, still typed as JSON.
+        assert.deepEqual(new Set(answers.map((a) => `${a.headers['content-type']} ${a.body === answers[0]!.body}`)), new Set(['application/json; charset=utf-8 true']));
         // 3. Every stream sent pending, then approved, and ended.
         for (const statuses of await Promise.all(streams)) assert.deepEqual(statuses, ['pending', 'approved'], `round ${round}`);
       }

@@ -49,7 +49,8 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: Veri
         serializedViews.set(view, json);
       }
       const text = json;
-      return reply.serializer(() => text).send(view);
+      // A reply serializer of its own makes Fastify leave the content type to the route.
+      return reply.type('application/json; charset=utf-8').serializer(() => text).send(view);
     },
   );
 

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { open, type FileHandle } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { Kysely, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDatabase, type SqliteDialectConfig } from 'kysely';
 import type { Tables } from '../schema.ts';
@@ -28,7 +29,7 @@ interface PreparedStatement {
  * rare ones from piling up; past it the oldest prepared goes (a hit does not reorder the Map:
  * that cost more than the rare re-prepare it would save).
  */
-function asKyselySqlite(raw: DatabaseSync): SqliteDatabase {
+function asKyselySqlite(raw: DatabaseSync, writes: { since: boolean }): SqliteDatabase {
   const prepared = new Map<string, PreparedStatement>();
 
   function statementFor(source: string): PreparedStatement {
@@ -55,6 +56,7 @@ function asKyselySqlite(raw: DatabaseSync): SqliteDatabase {
         reader,
         all: (parameters: ReadonlyArray<unknown>) => statement.all({}, ...(parameters as never[])),
         run: (parameters: ReadonlyArray<unknown>) => {
+          writes.since = true;
           const result = statement.run({}, ...(parameters as never[]));
           return { changes: Number(result.changes), lastInsertRowid: result.lastInsertRowid };
         },
@@ -93,14 +95,16 @@ class FifoLock {
  */
 class FifoSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig;
+  readonly #durable: WalSync | null;
 
-  constructor(config: SqliteDialectConfig) {
+  constructor(config: SqliteDialectConfig, durable: WalSync | null) {
     super(config);
     this.#config = config;
+    this.#durable = durable;
   }
 
   override createDriver(): Driver {
-    return new FifoSqliteDriver(this.#config);
+    return new FifoSqliteDriver(this.#config, this.#durable);
   }
 
   override createAdapter(): SqliteAdapter {
@@ -116,16 +120,68 @@ class FifoSqliteAdapter extends SqliteAdapter {
 
 class FifoSqliteDriver extends SqliteDriver {
   readonly #lock = new FifoLock();
+  readonly #durable: WalSync | null;
+
+  constructor(config: SqliteDialectConfig, durable: WalSync | null) {
+    super(config);
+    this.#durable = durable;
+  }
 
   override async acquireConnection(): Promise<DatabaseConnection> {
     await this.#lock.acquire();
     return super.acquireConnection();
   }
 
+  /** What was written is made durable before the next holder (a write or a read) can see it. */
   override async releaseConnection(): Promise<void> {
-    await super.releaseConnection();
-    this.#lock.release();
+    try {
+      if (this.#durable !== null) await this.#durable.sync();
+    } finally {
+      await super.releaseConnection();
+      this.#lock.release();
+    }
   }
+
+  override async destroy(): Promise<void> {
+    await super.destroy();
+    await this.#durable?.close();
+  }
+}
+
+interface WalSync {
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * `synchronous = FULL` without its fsync on the event loop (ADR 0023). SQLite runs with NORMAL,
+ * which keeps the database consistent through a power cut and syncs the WAL at checkpoints, but
+ * not at each commit; FULL adds exactly that sync of the WAL after each commit. Here the same sync
+ * (fdatasync of the WAL file) runs on libuv's thread pool once the connection's holder is done and
+ * before the connection is handed on. A holder's query or transaction resolves only after it, so a
+ * commit is acknowledged only once durable, and no later query (a read included) sees a write
+ * before it is durable: what FULL promises. The event loop serves requests meanwhile.
+ */
+function walSync(walPath: string, writes: { since: boolean }): WalSync {
+  let handle: FileHandle | null = null;
+  return {
+    async sync() {
+      if (!writes.since) return;
+      // Nothing writes while this runs: the connection is not handed on before it ends.
+      writes.since = false;
+      try {
+        handle ??= await open(walPath, 'r');
+        await handle.datasync();
+      } catch (error) {
+        writes.since = true; // the next holder's release tries again
+        throw error;
+      }
+    },
+    async close() {
+      await handle?.close();
+      handle = null;
+    },
+  };
 }
 
 export function openSqlite(path: string, options: SqliteOptions = {}): { db: Kysely<Tables>; raw: DatabaseSync } {
@@ -134,6 +190,10 @@ export function openSqlite(path: string, options: SqliteOptions = {}): { db: Kys
   // The page cache is SQLite's default 2,000 pages (8 MiB) otherwise: with millions of rows the
   // indexes the requests walk no longer fit, and each request costs more as the tables grow
   // (bench/table-growth.ts). 64 MiB, taken only as pages are read.
-  raw.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${options.synchronous ?? 'FULL'}; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;`);
-  return { db: new Kysely<Tables>({ dialect: new FifoSqliteDialect({ database: asKyselySqlite(raw) }) }), raw };
+  // FULL on a file: NORMAL in SQLite, and the commit's sync of the WAL done off the event loop (walSync).
+  const offLoopSync = (options.synchronous ?? 'FULL') === 'FULL' && path !== ':memory:';
+  raw.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${offLoopSync ? 'NORMAL' : (options.synchronous ?? 'FULL')}; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;`);
+  const writes = { since: false };
+  const durable = offLoopSync ? walSync(`${resolve(path)}-wal`, writes) : null;
+  return { db: new Kysely<Tables>({ dialect: new FifoSqliteDialect({ database: asKyselySqlite(raw, writes) }, durable) }), raw };
 }
