@@ -16,7 +16,7 @@ import { OutbandError } from '../domain/errors.ts';
 import type { Application } from '../domain/application.ts';
 import { base32, newId } from '../domain/random.ts';
 import type { ServiceDeps } from './deps.ts';
-import { dummyHash, hashSecret, prepareDummyHash, verifySecret } from './secret-hash.ts';
+import { dummyHash, hashSecret, verifySecret } from './secret-hash.ts';
 
 /** Sign-in failures are counted over 15 minutes (OWASP authentication: throttle per account and per address). */
 const SIGN_IN_WINDOW_MS = 15 * 60 * 1000;
@@ -59,7 +59,6 @@ function generatedPassword(random: ServiceDeps['random']): string {
  * (ADR 0016). Used by the console routes, the `outband agents` commands and the first start.
  */
 export function createAgentService(deps: Pick<ServiceDeps, 'store' | 'clock' | 'random'>, options: AgentServiceOptions) {
-  prepareDummyHash();
   const idleMs = options.idleSeconds * 1000;
   const perEmail = createSignInThrottle({ max: options.failuresPerEmail, windowMs: SIGN_IN_WINDOW_MS, maxKeys: 100_000 });
   const perIp = createSignInThrottle({ max: options.failuresPerIp, windowMs: SIGN_IN_WINDOW_MS, maxKeys: 100_000 });
@@ -164,7 +163,7 @@ export function createAgentService(deps: Pick<ServiceDeps, 'store' | 'clock' | '
         throw new OutbandError('rate_limited', `too many failed sign-ins; try again in ${wait} s`, { retry_after: wait, policy: 'console-sign-in' });
       }
       const found = await deps.store.agents.byEmail(emailKey);
-      const matches = await verifySecret(password, found?.passwordHash ?? (await dummyHash()));
+      const matches = await verifySecret(password, found?.passwordHash ?? dummyHash());
       if (found === undefined || !matches || found.agent.disabledAt !== null) {
         perEmail.fail(emailKey, now);
         perIp.fail(ipKey, now);

@@ -24,17 +24,14 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
 
-let dummy: Promise<string> | undefined;
-/** A hash of a random secret, to verify against when a client does not exist: same work, same time. */
-export function dummyHash(): Promise<string> {
-  dummy ??= hashSecret(randomBytes(32).toString('base64url'));
-  return dummy;
-}
-
+let dummy: string | undefined;
 /**
- * Makes the dummy hash now, off the event loop: made on first use, it would make the first
- * unknown client or e-mail of a process cost two hashes, and tell itself apart by its time.
+ * A stored hash no secret matches, to verify against when a client or agent does not exist: the
+ * same parameters, so the same scrypt work and time. Its key is random bytes, not a derived key:
+ * deriving one would make the first unknown name of a process cost two hashes (and tell itself
+ * apart by its time), or every start pay one.
  */
-export function prepareDummyHash(): void {
-  dummyHash().catch(() => (dummy = undefined));
+export function dummyHash(): string {
+  dummy ??= ['scrypt', PARAMS.N, PARAMS.r, PARAMS.p, randomBytes(16).toString('base64url'), randomBytes(KEY_LENGTH).toString('base64url')].join('$');
+  return dummy;
 }

@@ -5,7 +5,7 @@ import { base32 } from '../domain/random.ts';
 import { isScope, type Scope } from '../domain/scopes.ts';
 import type { SigningKey } from '../store/store.ts';
 import type { ServiceDeps } from './deps.ts';
-import { dummyHash, prepareDummyHash, verifySecret } from './secret-hash.ts';
+import { dummyHash, verifySecret } from './secret-hash.ts';
 
 export const TOKEN_AUDIENCE = 'outband-api';
 const ALG = 'ES256';
@@ -48,7 +48,6 @@ interface LoadedKey {
  * same active key and verifies any key that is still within a token lifetime of its rotation.
  */
 export function createTokenService(deps: Pick<ServiceDeps, 'store' | 'clock' | 'random' | 'keys'>, options: { issuer: string; ttlSeconds: number }) {
-  prepareDummyHash();
   let keys: LoadedKey[] = [];
   let loadedAt = 0;
   /** Tokens that verified, oldest first: their principal, `exp` (seconds) and key id. */
@@ -124,7 +123,7 @@ export function createTokenService(deps: Pick<ServiceDeps, 'store' | 'clock' | '
     async issue(clientId: string, clientSecret: string, requested: string | undefined): Promise<IssuedToken> {
       const client = await deps.store.clients.byId(clientId);
       // Verify against a dummy hash when the client is unknown: the answer takes as long either way.
-      const valid = await verifySecret(clientSecret, client?.secretHash ?? (await dummyHash()));
+      const valid = await verifySecret(clientSecret, client?.secretHash ?? dummyHash());
       if (client === undefined || !valid || client.revokedAt !== null) {
         throw new OutbandError('invalid_client', 'unknown client or wrong secret', { error: 'invalid_client' });
       }
