@@ -20,8 +20,6 @@ export interface DatabaseOptions extends SqliteOptions {
   poolSize?: number;
   /** SQLite only; default true. */
   groupCommit?: boolean;
-  /** SQLite only: checkpoints on a worker thread instead of in commits (ADR 0022); default true. */
-  backgroundCheckpoints?: boolean;
   /** SQLite only: the background checkpoints failed and SQLite's own are back on. */
   onCheckpointError?: (error: Error) => void;
 }
@@ -37,7 +35,8 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Databa
   }
   const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
   const { db } = openSqlite(path, options);
-  const checkpoints = path !== ':memory:' && options.backgroundCheckpoints !== false ? backgroundCheckpoints(db, path, { ...(options.onCheckpointError ? { onError: options.onCheckpointError } : {}) }) : null;
+  // Checkpoints on a worker thread instead of in commits (ADR 0022).
+  const checkpoints = path !== ':memory:' ? backgroundCheckpoints(db, path, { ...(options.onCheckpointError ? { onError: options.onCheckpointError } : {}) }) : null;
   const close = async () => {
     await checkpoints?.stop();
     await db.destroy();

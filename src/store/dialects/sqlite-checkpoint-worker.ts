@@ -4,15 +4,16 @@
 import { DatabaseSync } from 'node:sqlite';
 import { parentPort, workerData } from 'node:worker_threads';
 
-const { path, intervalMs } = workerData as { path: string; intervalMs: number };
+const { path, intervalMs, catchUpFrames } = workerData as { path: string; intervalMs: number; catchUpFrames: number };
 const port = parentPort!;
 // A PASSIVE checkpoint never waits for the writer or for readers: it copies what it can now.
 const db = new DatabaseSync(path, { timeout: 0 });
 const checkpoint = db.prepare('pragma wal_checkpoint(PASSIVE)');
 
+// The server's thread hears from it only when the WAL is long enough for it to catch up.
 const timer = setInterval(() => {
-  const { busy, log, checkpointed } = checkpoint.get() as { busy: number; log: number; checkpointed: number };
-  port.postMessage({ busy, log, checkpointed });
+  const { log } = checkpoint.get() as { log: number };
+  if (log >= catchUpFrames) port.postMessage('catch up');
 }, intervalMs);
 
 port.on('message', (message) => {

@@ -64,14 +64,14 @@ export function backgroundCheckpoints(db: Kysely<Tables>, path: string, options:
 
   function start(): void {
     clearInterval(watcher);
-    const started = new Worker(options.worker ?? WORKER, { workerData: { path, intervalMs: INTERVAL_MS } });
+    const started = new Worker(options.worker ?? WORKER, { workerData: { path, intervalMs: INTERVAL_MS, catchUpFrames: CATCH_UP_FRAMES } });
     worker = started;
     started.unref();
-    started.on('message', (message: 'ready' | { log: number }) => {
+    started.on('message', (message: 'ready' | 'catch up') => {
       if (message === 'ready') {
         state = 'running';
         void pragma(sql`pragma wal_autocheckpoint = 0`);
-      } else if (message.log >= CATCH_UP_FRAMES && !catchingUp) {
+      } else if (!catchingUp) {
         catchingUp = true;
         void pragma(sql`pragma wal_checkpoint(PASSIVE)`).finally(() => (catchingUp = false));
       }
