@@ -3,6 +3,7 @@ import type { Agent, AgentRole, ConsoleSession } from '../domain/console/agent.t
 import type { User } from '../domain/user.ts';
 import { toUser } from './rows.ts';
 import type { Tables } from './schema.ts';
+import { transaction } from './transaction.ts';
 import type { AgentsTable, ConsoleSessionsTable } from './agent-schema.ts';
 
 function toAgent(row: AgentsTable): Agent {
@@ -40,7 +41,7 @@ export function createAgentStore(db: Kysely<Tables>) {
   return {
     /** Inserts an agent with its grants; false when the e-mail is taken. */
     async insert(agent: Agent, passwordHash: string, applicationIds: readonly string[]): Promise<void> {
-      await db.transaction().execute(async (trx) => {
+      await transaction(db, async (trx) => {
         await trx
           .insertInto('agents')
           .values({ id: agent.id, email: agent.email, password_hash: passwordHash, role: agent.role, locale: agent.locale, created_at: agent.createdAt, disabled_at: agent.disabledAt })
@@ -94,7 +95,7 @@ export function createAgentStore(db: Kysely<Tables>) {
     },
     /** Replaces an agent's grants with exactly these applications. */
     async setGrants(agentId: string, applicationIds: readonly string[]): Promise<void> {
-      await db.transaction().execute(async (trx) => {
+      await transaction(db, async (trx) => {
         await trx.deleteFrom('agent_grants').where('agent_id', '=', agentId).execute();
         for (const applicationId of new Set(applicationIds)) {
           await trx.insertInto('agent_grants').values({ agent_id: agentId, application_id: applicationId }).execute();

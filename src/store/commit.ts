@@ -1,6 +1,7 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { Dialect } from './database.ts';
 import type { Tables } from './schema.ts';
+import { transaction } from './transaction.ts';
 import { applyWrites, ConflictError, isUniqueViolation, LimitError, type CommitResult, type UnitOfWork } from './unit-of-work.ts';
 
 export type Committer = (unit: UnitOfWork) => Promise<CommitResult>;
@@ -18,7 +19,7 @@ function classify(error: unknown): CommitResult {
 export function transactionPerUnit(db: Kysely<Tables>, dialect: Dialect): Committer {
   return async (unit) => {
     try {
-      await db.transaction().execute((trx) => applyWrites(trx, unit, dialect));
+      await transaction(db, (trx) => applyWrites(trx, unit, dialect));
       return { ok: true };
     } catch (error) {
       return classify(error);

@@ -8,6 +8,7 @@ import type { Verification } from '../domain/verification/verification.ts';
 import type { Device } from '../domain/device/device.ts';
 import { groupCommit, transactionPerUnit, type Committer } from './commit.ts';
 import type { Database } from './database.ts';
+import { transaction } from './transaction.ts';
 import { createAgentStore } from './agents.ts';
 import { createEventLog } from './event-log.ts';
 import { migrate } from './migrations/index.ts';
@@ -170,7 +171,7 @@ export function createStore(database: Database) {
       },
       /** Adds `key` as the active key and marks every older one rotated, in one transaction. */
       async rotate(key: SigningKey): Promise<void> {
-        await db.transaction().execute(async (trx) => {
+        await transaction(db, async (trx) => {
           await trx.updateTable('signing_keys').set({ rotated_at: key.createdAt }).where('rotated_at', 'is', null).execute();
           await trx
             .insertInto('signing_keys')
@@ -355,7 +356,7 @@ export function createStore(database: Database) {
        * taking the same message twice. The lease lasts `leaseMs`.
        */
       async claim(now: number, limit: number, leaseMs: number = DELIVERY_LEASE_MS): Promise<Delivery[]> {
-        return db.transaction().execute(async (trx) => {
+        return transaction(db, async (trx) => {
           let due = trx
             .selectFrom('deliveries')
             .select('id')

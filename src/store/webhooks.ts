@@ -3,6 +3,7 @@ import type { DomainEvent } from '../domain/event.ts';
 import { matchingSubscriptions, webhookPayload, type WebhookEndpoint } from '../domain/webhooks/endpoint.ts';
 import type { Database, Dialect } from './database.ts';
 import type { Tables } from './schema.ts';
+import { transaction } from './transaction.ts';
 import { ConflictError } from './unit-of-work.ts';
 import { runStatement, statement } from './statements.ts';
 
@@ -351,7 +352,7 @@ export function createWebhookStore(database: Database) {
        * PostgreSQL, SKIP LOCKED lets several nodes claim side by side.
        */
       async claim(now: number, limit: number, leaseMs: number): Promise<WebhookMessage[]> {
-        return db.transaction().execute(async (trx) => {
+        return transaction(db, async (trx) => {
           let due = trx
             .selectFrom('webhook_messages')
             .select('id')

@@ -12,14 +12,84 @@ function typesOf(driver: typeof pg): pg.CustomTypesConfig {
   return { getTypeParser } as pg.CustomTypesConfig;
 }
 
+/** Distinct statement texts a node prepares by name; past this, new texts run unnamed (ADR 0024). */
+export const PREPARED_LIMIT = 500;
+
+/**
+ * The names under which a node's statements are prepared, one per distinct SQL text, shared by
+ * every connection of its pool. A name carries the generation it was given in: when a schema
+ * change makes a prepared `select *` stale, every name is dropped at once and the next use of
+ * each text prepares it again under a new name, so a transaction retried once meets no stale
+ * statement (the old ones stay prepared, unused, until their connection closes).
+ */
+export class StatementNames {
+  readonly #names = new Map<string, string>();
+  #generation = 0;
+  #given = 0;
+
+  /** The name `text` is prepared under, or undefined when it should run unnamed. */
+  nameOf(text: string): string | undefined {
+    const known = this.#names.get(text);
+    if (known !== undefined || this.#names.size >= PREPARED_LIMIT) return known;
+    const name = `outband_${this.#generation}_${++this.#given}`;
+    this.#names.set(text, name);
+    return name;
+  }
+
+  /** A prepared statement went stale (a schema change): every text is prepared again. */
+  renew(): void {
+    this.#names.clear();
+    this.#generation += 1;
+  }
+
+  get size(): number {
+    return this.#names.size;
+  }
+}
+
+/**
+ * PostgreSQL's answer to a prepared statement whose result columns changed since it was
+ * prepared (a column added to a table it reads with `*`): SQLSTATE 0A000 with this message.
+ */
+export function isStalePlan(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  return e !== null && typeof e === 'object' && e.code === '0A000' && typeof e.message === 'string' && e.message.includes('cached plan must not change result type');
+}
+
+/**
+ * pg's Client with each statement that has parameters prepared once per connection by name:
+ * PostgreSQL then parses and plans it once instead of at every run (Kysely passes no names).
+ * A stale statement outside a transaction is run again at once under a new name; inside one, the
+ * transaction has failed and `transaction` (src/store/transaction.ts) runs it again.
+ */
+function preparingClient(driver: typeof pg, names: StatementNames): typeof pg.Client {
+  return class PreparingClient extends driver.Client {
+    // The override keeps pg's every overload; only (text, values) without a callback is named.
+    override query(...args: unknown[]): never {
+      const [text, values, callback] = args;
+      const name = typeof text === 'string' && Array.isArray(values) && values.length > 0 && callback === undefined ? names.nameOf(text) : undefined;
+      if (name === undefined) return Reflect.apply(super.query, this, args) as never;
+      const outside = this.getTransactionStatus() === 'I';
+      const run = Reflect.apply(super.query, this, [{ name, text, values }]) as Promise<unknown>;
+      return run.catch((error: unknown) => {
+        if (!isStalePlan(error)) throw error;
+        names.renew();
+        if (!outside) throw error;
+        return Reflect.apply(this.query, this, args);
+      }) as never;
+    }
+  };
+}
+
 /** The pool (and the driver) is made when the first query needs a connection. */
-export function openPostgres(url: string, poolSize: number): { db: Kysely<Tables> } {
+export function openPostgres(url: string, poolSize: number): { db: Kysely<Tables>; names: StatementNames } {
+  const names = new StatementNames();
   const pool = async (): Promise<pg.Pool> => {
     const driver = await loadPg();
-    const made = new driver.Pool({ connectionString: url, max: poolSize, types: typesOf(driver) });
+    const made = new driver.Pool({ connectionString: url, max: poolSize, types: typesOf(driver), Client: preparingClient(driver, names) });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     made.on('error', () => {});
     return made;
   };
-  return { db: new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) }) };
+  return { db: new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) }), names };
 }
