@@ -86,3 +86,13 @@ test('NORMAL (opt-in): SQLite NORMAL, no sync at commits; :memory: has nothing t
     }
   }
 });
+
+test('savepoint journals (one per unit of a group commit) are kept in memory, not spilled to a temporary file', async () => {
+  const { db } = openSqlite(join(dir, 'temp-store.db'));
+  try {
+    const { rows } = await sql<{ temp_store: number }>`pragma temp_store`.execute(db);
+    assert.equal(rows[0]!.temp_store, 2, 'temp_store = MEMORY');
+  } finally {
+    await db.destroy();
+  }
+});
