@@ -67,6 +67,14 @@ test('FULL (the default): a commit resolves only after the WAL is synced, and a 
     timeline.length = 0;
     await sql`select * from t`.execute(db);
     assert.deepEqual(timeline, []);
+
+    // A transaction that only read (a claim that found nothing due) has nothing to sync; one
+    // whose only write is read back (`update … returning`) is synced.
+    await db.transaction().execute(async (trx) => void (await sql`select * from t where v = 'none'`.execute(trx)));
+    assert.deepEqual(timeline, [], 'a read-only transaction');
+    const returned = await db.transaction().execute(async (trx) => (await sql<{ v: string }>`update t set v = 'c' where v = 'b' returning v`.execute(trx)).rows);
+    assert.deepEqual(returned.map((r) => r.v), ['c']);
+    assert.deepEqual(timeline, ['sync start', 'sync end'], 'update … returning');
   } finally {
     onSyncStart = null;
     await db.destroy();

@@ -16,7 +16,16 @@ const STATEMENT_CACHE_SIZE = 500;
 interface PreparedStatement {
   statement: StatementSync;
   reader: boolean;
+  /** May change the database: anything but a read, a pragma or a transaction's control. */
+  writes: boolean;
 }
+
+/**
+ * Statements that change nothing by themselves. A transaction that only read (a claim that found
+ * nothing due) then commits without a WAL sync; its BEGIN and COMMIT are no write. Anything not
+ * listed counts as a write, `insert … returning` read through `all` included.
+ */
+const CHANGES_NOTHING = /^\s*(select|begin|commit|end|rollback|savepoint|release|pragma|explain)\b/i;
 
 /**
  * Kysely over node:sqlite through the subset of a driver Kysely needs. Parameters are
@@ -39,7 +48,7 @@ function asKyselySqlite(raw: DatabaseSync, writes: { since: boolean }): SqliteDa
     // second process on the same file (the CLI beside the server) waits out the busy timeout
     // instead of failing at once when a read lock would have to be upgraded.
     const statement = raw.prepare(/^begin$/i.test(source) ? 'begin immediate' : source);
-    const entry = { statement, reader: statement.columns().length > 0 };
+    const entry = { statement, reader: statement.columns().length > 0, writes: !CHANGES_NOTHING.test(source) };
     prepared.set(source, entry);
     if (prepared.size > STATEMENT_CACHE_SIZE) prepared.delete(prepared.keys().next().value!);
     return entry;
@@ -51,12 +60,15 @@ function asKyselySqlite(raw: DatabaseSync, writes: { since: boolean }): SqliteDa
       raw.close();
     },
     prepare(source: string) {
-      const { statement, reader } = statementFor(source);
+      const { statement, reader, writes: changes } = statementFor(source);
       return {
         reader,
-        all: (parameters: ReadonlyArray<unknown>) => statement.all({}, ...(parameters as never[])),
+        all: (parameters: ReadonlyArray<unknown>) => {
+          if (changes) writes.since = true;
+          return statement.all({}, ...(parameters as never[]));
+        },
         run: (parameters: ReadonlyArray<unknown>) => {
-          writes.since = true;
+          if (changes) writes.since = true;
           const result = statement.run({}, ...(parameters as never[]));
           return { changes: Number(result.changes), lastInsertRowid: result.lastInsertRowid };
         },
