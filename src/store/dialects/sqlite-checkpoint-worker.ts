@@ -4,21 +4,31 @@
 import { DatabaseSync } from 'node:sqlite';
 import { parentPort, workerData } from 'node:worker_threads';
 
-const { path, intervalMs, catchUpFrames } = workerData as { path: string; intervalMs: number; catchUpFrames: number };
+const { path, intervalMs, idleIntervalMs, busyFrames, catchUpFrames } = workerData as {
+  path: string;
+  intervalMs: number;
+  idleIntervalMs: number;
+  busyFrames: number;
+  catchUpFrames: number;
+};
 const port = parentPort!;
 // A PASSIVE checkpoint never waits for the writer or for readers: it copies what it can now.
 const db = new DatabaseSync(path, { timeout: 0 });
 const checkpoint = db.prepare('pragma wal_checkpoint(PASSIVE)');
 
-// The server's thread hears from it only when the WAL is long enough for it to catch up.
-const timer = setInterval(() => {
+// The server's thread hears from it only when the WAL is long enough for it to catch up. A short
+// WAL waits longer for the next checkpoint: each full copy lets the WAL start over, which syncs.
+let timer: NodeJS.Timeout;
+const tick = () => {
   const { log } = checkpoint.get() as { log: number };
   if (log >= catchUpFrames) port.postMessage('catch up');
-}, intervalMs);
+  timer = setTimeout(tick, log >= busyFrames ? intervalMs : idleIntervalMs);
+};
+timer = setTimeout(tick, intervalMs);
 
 port.on('message', (message) => {
   if (message !== 'stop') return;
-  clearInterval(timer);
+  clearTimeout(timer);
   db.close();
   port.close();
 });

@@ -14,7 +14,7 @@ import type { Tables } from '../schema.ts';
  * 1.11 ms at both (bench/README.md, table-growth).
  *
  * Here the server's connection does not checkpoint (`wal_autocheckpoint = 0`); a worker thread
- * with its own connection runs a PASSIVE checkpoint every INTERVAL_MS. A passive checkpoint
+ * with its own connection runs a PASSIVE checkpoint every INTERVAL_MS or so. A passive checkpoint
  * never blocks the writer, but under steady writes it always lags a few frames behind, and the
  * WAL starts over from its beginning only when a write finds every frame copied: so when the WAL
  * holds CATCH_UP_FRAMES, the server's connection runs one passive checkpoint itself, in turn with
@@ -22,9 +22,10 @@ import type { Tables } from '../schema.ts';
  * commit is durable once its WAL frames are synced, as before.
  *
  * Each time a write finds the WAL fully copied, SQLite starts it over and syncs its header, on the
- * event loop: with a checkpoint every 50 ms that happened about 30 times a second under load, so
- * the worker waits INTERVAL_MS = 250 ms between checkpoints (the WAL then holds about a quarter
- * second of writes, below CATCH_UP_FRAMES at the rates otp-cycle reaches here).
+ * event loop: with a checkpoint every 50 ms that happened about 30 times a second under load. So
+ * the worker waits IDLE_INTERVAL_MS = 250 ms after a checkpoint that found a short WAL, and
+ * INTERVAL_MS = 50 ms after one that found BUSY_FRAMES or more (bulk writes), which keeps the WAL
+ * as short as before when writes come fast.
  *
  * The worker starts only when the WAL first reaches SQLite's own checkpoint size (an idle or
  * lightly used server never starts it, nor pays its memory). If it fails, SQLite's own
@@ -33,7 +34,9 @@ import type { Tables } from '../schema.ts';
 const START_BYTES = 1000 * 4096;
 const CATCH_UP_FRAMES = 2000;
 const WATCH_MS = 250;
-const INTERVAL_MS = 250;
+const INTERVAL_MS = 50;
+const IDLE_INTERVAL_MS = 250;
+const BUSY_FRAMES = 1000;
 const WORKER = new URL('./sqlite-checkpoint-worker.ts', import.meta.url);
 
 export type CheckpointState = 'watching' | 'running' | 'fallen back' | 'stopped';
@@ -69,7 +72,7 @@ export function backgroundCheckpoints(db: Kysely<Tables>, path: string, options:
 
   function start(): void {
     clearInterval(watcher);
-    const started = new Worker(options.worker ?? WORKER, { workerData: { path, intervalMs: INTERVAL_MS, catchUpFrames: CATCH_UP_FRAMES } });
+    const started = new Worker(options.worker ?? WORKER, { workerData: { path, intervalMs: INTERVAL_MS, idleIntervalMs: IDLE_INTERVAL_MS, busyFrames: BUSY_FRAMES, catchUpFrames: CATCH_UP_FRAMES } });
     worker = started;
     started.unref();
     started.on('message', (message: 'ready' | 'catch up') => {
