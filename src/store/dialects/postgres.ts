@@ -82,7 +82,7 @@ function preparingClient(driver: typeof pg, names: StatementNames): typeof pg.Cl
 }
 
 /** The pool (and the driver) is made when the first query needs a connection. */
-export function openPostgres(url: string, poolSize: number): { db: Kysely<Tables>; names: StatementNames } {
+export function openPostgres(url: string, poolSize: number): { db: Kysely<Tables> } {
   const names = new StatementNames();
   const pool = async (): Promise<pg.Pool> => {
     const driver = await loadPg();
@@ -91,5 +91,5 @@ export function openPostgres(url: string, poolSize: number): { db: Kysely<Tables
     made.on('error', () => {});
     return made;
   };
-  return { db: new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) }), names };
+  return { db: new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) }) };
 }

@@ -72,7 +72,10 @@ function asKyselySqlite(raw: DatabaseSync, writes: { since: boolean }): SqliteDa
           const result = statement.run({}, ...(parameters as never[]));
           return { changes: Number(result.changes), lastInsertRowid: result.lastInsertRowid };
         },
-        iterate: (parameters: ReadonlyArray<unknown>) => statement.iterate({}, ...(parameters as never[])),
+        iterate: (parameters: ReadonlyArray<unknown>) => {
+          if (changes) writes.since = true;
+          return statement.iterate({}, ...(parameters as never[]));
+        },
       };
     },
   };
