@@ -810,6 +810,11 @@ export function createVerificationService(
       return input.return_code === true ? { view, code, ...extra } : { view, ...extra };
     },
 
+    /** Fails with verification_not_found unless the principal's application has this verification. */
+    async ensureExists(principal: Principal, id: string): Promise<void> {
+      await load(principal.applicationId, id);
+    },
+
     /**
      * The verification; with `waitSeconds`, a long-poll that answers as soon as the status
      * changes (or the verification expires), or after the wait with the current state.

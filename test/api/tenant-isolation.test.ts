@@ -83,10 +83,11 @@ for (const dialect of dialects()) {
         assertSameAsMissing(foreign, userId, missing, missingUser, 'user_not_found', `POST /v1/verifications (${channel}, user_id)`);
       }
 
-      // Verifications: read (also long-polling), check (with the right code), cancel.
+      // Verifications: read (also long-polling and the event stream), check (with the right code), cancel.
       const verificationCases: Array<[string, string, unknown]> = [
         ['GET', '', undefined],
         ['GET', '?wait=1', undefined],
+        ['GET', '/stream', undefined],
         ['POST', '/check', { code }],
         ['POST', '/cancel', undefined],
       ];

@@ -69,8 +69,8 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: Veri
     },
     async (request, reply) => {
       const principal = principalOf(request);
-      // Read before the stream opens, so an unknown id is still a 404.
-      await verifications.get(principal, request.params.id);
+      // Looked up before the stream opens, so an unknown id is still a 404; the first event reads the view.
+      await verifications.ensureExists(principal, request.params.id);
       const stream = openEventStream(reply, shutdown);
       await verifications.follow(principal, request.params.id, (_view, json) => stream.sendJson('status', json), stream.closed);
       stream.end();
