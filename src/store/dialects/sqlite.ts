@@ -17,7 +17,7 @@ interface PreparedStatement {
   statement: StatementSync;
   reader: boolean;
   /** May change the database: anything but a read, a pragma or a transaction's control. */
-  writes: boolean;
+  changes: boolean;
 }
 
 /**
@@ -44,11 +44,12 @@ function asKyselySqlite(raw: DatabaseSync, writes: { since: boolean }): SqliteDa
   function statementFor(source: string): PreparedStatement {
     const cached = prepared.get(source);
     if (cached !== undefined) return cached;
-    // Every transaction of ours writes. BEGIN IMMEDIATE takes the write lock up front, so a
-    // second process on the same file (the CLI beside the server) waits out the busy timeout
-    // instead of failing at once when a read lock would have to be upgraded.
+    // Nearly every transaction of ours writes (a claim that finds nothing does not). BEGIN
+    // IMMEDIATE takes the write lock up front, so a second process on the same file (the CLI
+    // beside the server) waits out the busy timeout instead of failing at once when a read lock
+    // would have to be upgraded.
     const statement = raw.prepare(/^begin$/i.test(source) ? 'begin immediate' : source);
-    const entry = { statement, reader: statement.columns().length > 0, writes: !CHANGES_NOTHING.test(source) };
+    const entry = { statement, reader: statement.columns().length > 0, changes: !CHANGES_NOTHING.test(source) };
     prepared.set(source, entry);
     if (prepared.size > STATEMENT_CACHE_SIZE) prepared.delete(prepared.keys().next().value!);
     return entry;
@@ -60,7 +61,7 @@ function asKyselySqlite(raw: DatabaseSync, writes: { since: boolean }): SqliteDa
       raw.close();
     },
     prepare(source: string) {
-      const { statement, reader, writes: changes } = statementFor(source);
+      const { statement, reader, changes } = statementFor(source);
       return {
         reader,
         all: (parameters: ReadonlyArray<unknown>) => {
