@@ -19,7 +19,10 @@
  * counts as open when every TCP connection is established, every SSE stream has had its first
  * event (the server has subscribed it then), the server process holds a descriptor for each
  * waiter (/proc/<pid>/fd), and the server's CPU has gone quiet (every long-poll parsed and
- * waiting).
+ * waiting). A waiter that heard keeps its connection, as a pooled HTTP client would (until
+ * 12-06 it reset it at once, which put the server's teardown of every socket, about a third of
+ * its work in that window, into the time measured; the baseline's clients never closed); all
+ * are reset after the arrivals are collected.
  *
  * Figures:
  * - memory: the server is started with bench/server-memory-hook.ts, which on SIGUSR2 runs a full
