@@ -7,6 +7,10 @@
  * Each is repeated and the median reported (min and max beside it). The baseline is the bare
  * Fastify process (bench/baseline-server.ts): spawn to its first answer, and its idle RSS.
  *
+ * The server starts as `npm start` starts it: bin/outband.js running the bundled build (ADR
+ * 0025; built first if dist/server is missing or stale). The migrated start from the TypeScript
+ * sources (OUTBAND_BUNDLE=0) alternates with it, as the figure the bundle is judged against.
+ *
  * Node caches compiled code between runs (module.enableCompileCache(), see bin/outband.js),
  * so the very first start after an install or an upgrade is slower: `cold cache` measures one
  * start with an empty cache directory (NODE_COMPILE_CACHE) on a migrated database.
@@ -20,7 +24,8 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../test/helpers/server.ts';
-import { NODE, ROOT, rssOf } from './lib/outband.ts';
+import { ensureBundle, NODE, ROOT, rssOf } from './lib/outband.ts';
+import { freshBundle } from '../bin/fresh-bundle.js';
 import { isMain, printTable, printTargets, ratio, round, target, type BenchSummary, type Target, flagValue } from './lib/report.ts';
 
 const BIN = join(ROOT, 'bin/outband.js');
@@ -119,29 +124,41 @@ export async function run(options: StartupOptions = {}): Promise<BenchSummary> {
     }
 
     // The migrated database: made by one start (which also fills the compile cache), then reused.
+    await ensureBundle();
+    const build = process.env['OUTBAND_BUNDLE'] !== '0' && freshBundle(ROOT) !== null ? 'bundle' : 'sources';
+    const fromSources = { OUTBAND_BUNDLE: '0' };
+    const chosen = build === 'bundle' ? {} : fromSources;
     const migrated = join(dir, 'migrated.db');
-    const preparing = await freePort();
-    await timeStart([BIN, 'serve'], serverEnv(migrated, preparing), preparing, '/readyz');
+    for (const extra of [chosen, fromSources]) {
+      const preparing = await freePort();
+      await timeStart([BIN, 'serve'], serverEnv(migrated, preparing, extra), preparing, '/readyz');
+    }
     const migratedSamples: StartSample[] = [];
     const freshSamples: StartSample[] = [];
+    const sourcesSamples: StartSample[] = [];
     for (let i = 0; i < runs; i++) {
       let port = await freePort();
-      migratedSamples.push(await timeStart([BIN, 'serve'], serverEnv(migrated, port), port, '/readyz'));
+      migratedSamples.push(await timeStart([BIN, 'serve'], serverEnv(migrated, port, chosen), port, '/readyz'));
       port = await freePort();
-      freshSamples.push(await timeStart([BIN, 'serve'], serverEnv(join(dir, `fresh-${i}.db`), port), port, '/readyz'));
+      freshSamples.push(await timeStart([BIN, 'serve'], serverEnv(join(dir, `fresh-${i}.db`), port, chosen), port, '/readyz'));
+      // The same start from the TypeScript sources, alternating with the bundle's: what ADR 0025 saves.
+      if (build === 'bundle') {
+        port = await freePort();
+        sourcesSamples.push(await timeStart([BIN, 'serve'], serverEnv(migrated, port, fromSources), port, '/readyz'));
+      }
     }
     let coldCache: StartSample | null = null;
     if (!options.quick) {
       const port = await freePort();
-      coldCache = await timeStart([BIN, 'serve'], serverEnv(migrated, port, { NODE_COMPILE_CACHE: mkdtempSync(join(dir, 'cache-')) }), port, '/readyz');
+      coldCache = await timeStart([BIN, 'serve'], serverEnv(migrated, port, { ...chosen, NODE_COMPILE_CACHE: mkdtempSync(join(dir, 'cache-')) }), port, '/readyz');
     }
     if (options.profileDir !== undefined) {
       const port = await freePort();
-      await timeStart(['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, '--cpu-prof-name=startup.cpuprofile', BIN, 'serve'], serverEnv(migrated, port), port, '/readyz');
+      await timeStart(['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, '--cpu-prof-name=startup.cpuprofile', BIN, 'serve'], serverEnv(migrated, port, chosen), port, '/readyz');
     }
 
     const baseline = figures(baselineSamples);
-    const results = { migrated: figures(migratedSamples), fresh: figures(freshSamples), coldCache };
+    const results = { build, migrated: figures(migratedSamples), fresh: figures(freshSamples), sources: sourcesSamples.length > 0 ? figures(sourcesSamples) : null, coldCache };
     const row = (name: string, f: StartFigures) => ({
       start: name,
       runs: f.runs,
@@ -152,10 +169,11 @@ export async function run(options: StartupOptions = {}): Promise<BenchSummary> {
       'ready÷base': ratio(f.readyMs.median, baseline.readyMs.median),
       'RSS÷base': ratio(f.idleRssMiB.median, baseline.idleRssMiB.median),
     });
-    printTable('startup (spawn → first 200 from /readyz; RSS 2 s after; SQLite)', [
+    printTable(`startup (spawn → first 200 from /readyz; RSS 2 s after; SQLite; ${build === 'bundle' ? 'the bundled build' : 'from the sources'})`, [
       row('baseline (bare Fastify, GET /baseline)', baseline),
       row('outband serve, migrated database', results.migrated),
       row('outband serve, fresh database', results.fresh),
+      ...(results.sources === null ? [] : [row('outband serve, migrated, from the sources (OUTBAND_BUNDLE=0)', results.sources)]),
       ...(coldCache === null ? [] : [row('outband serve, migrated, cold compile cache', figures([coldCache]))]),
     ]);
 

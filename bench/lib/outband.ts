@@ -10,6 +10,8 @@ import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { createTestDatabase } from '../../test/helpers/databases.ts';
 import { runCli as runCliProcess } from '../../test/helpers/process.ts';
+import { freshBundle } from '../../bin/fresh-bundle.js';
+import { buildServer } from '../../scripts/build-server.ts';
 import { freePort, NODE, ROOT, rssOf } from './proc.ts';
 
 export { cpuMsOf, freePort, NODE, ROOT, rssOf } from './proc.ts';
@@ -64,7 +66,7 @@ export const BENCH_SCOPES = 'users:read users:write verifications:read verificat
 
 /** Only what a child needs: the bench's own environment must not leak into the server's configuration. */
 function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  return { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env };
+  return { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...(process.env['OUTBAND_BUNDLE'] === '0' ? { OUTBAND_BUNDLE: '0' } : {}), ...env };
 }
 
 /** Runs `outband <args>` to its end (the tests' runner); rejects unless it exits 0. Answers its output. */
@@ -136,8 +138,22 @@ export async function dropDatabase(databaseUrl: string): Promise<void> {
   }
 }
 
+let bundleReady: Promise<void> | undefined;
+
+/**
+ * The server is measured as `npm start` runs it: the bundled build (ADR 0025), built first when
+ * dist/server is missing or older than the sources. OUTBAND_BUNDLE=0 in the bench's own
+ * environment measures the sources instead (it reaches the server through BIN's check).
+ */
+export function ensureBundle(): Promise<void> {
+  if (process.env['OUTBAND_BUNDLE'] === '0') return Promise.resolve();
+  bundleReady ??= freshBundle(ROOT) !== null ? Promise.resolve() : buildServer().then(() => {});
+  return bundleReady;
+}
+
 export async function startOutband(options: StartOptions): Promise<OutbandUnderTest> {
   process.env['TEST_DATABASE_URL'] ??= DEFAULT_POSTGRES_URL;
+  await ensureBundle();
   const database = options.existing
     ? { url: options.existing.databaseUrl, drop: async () => {} }
     : await createTestDatabase(options.database);

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { ConfigError, configReference, loadConfig, type ServerConfig } from '../config/config.ts';
 import { ALL_SCOPES } from '../domain/scopes.ts';
 import { createLogger } from '../observability/logger.ts';
-import { createRuntime, VERSION, type Runtime } from '../runtime.ts';
+import { BUILD, createRuntime, VERSION, type Runtime } from '../runtime.ts';
 import { releaseStartupMemory } from '../startup-memory.ts';
 import { SetupError } from '../services/applications.ts';
 import { AGENT_COMMANDS } from './agents.ts';
@@ -65,7 +65,8 @@ const COMMANDS: Record<string, Command> = {
       const address = runtime.app.server.address();
       const port = typeof address === 'object' && address !== null ? address.port : config.port;
       const base = `http://${config.host === '0.0.0.0' || config.host === '127.0.0.1' ? 'localhost' : config.host}:${port}`;
-      process.stderr.write(`Outband ${VERSION} listening on ${base}\n  API docs:  ${base}/docs\n  OpenAPI:   ${base}/openapi.json\n\n`);
+      const build = BUILD === 'bundle' ? 'bundled (dist/server)' : 'sources (src)';
+      process.stderr.write(`Outband ${VERSION} listening on ${base}\n  API docs:  ${base}/docs\n  OpenAPI:   ${base}/openapi.json\n  Build:     ${build}\n\n`);
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

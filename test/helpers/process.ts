@@ -43,10 +43,10 @@ export interface ServerProcess {
 
 /**
  * Starts `outband serve` as a child process with PORT=0 and waits (at most `timeoutMs`) for
- * the line that tells the port it listens on.
+ * the line that tells the port it listens on. `entry`: bin/outband.js, or a bundled build's.
  */
-export async function startServerProcess(env: Record<string, string>, timeoutMs = 15_000): Promise<ServerProcess> {
-  const child = spawn(NODE, [BIN, 'serve'], { cwd: ROOT, env: childEnv({ HOST: '127.0.0.1', PORT: '0', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startServerProcess(env: Record<string, string>, timeoutMs = 15_000, entry = BIN): Promise<ServerProcess> {
+  const child = spawn(NODE, [entry, 'serve'], { cwd: ROOT, env: childEnv({ HOST: '127.0.0.1', PORT: '0', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
   const chunks: Buffer[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('close', (code, signal) => resolve({ code, signal }));

@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync } from 'fastify';
 import { OutbandError } from '../../domain/errors.ts';
+import { PROJECT_ROOT } from '../../project-root.ts';
 
 /** Where `npm run build:web` puts the console and the web authenticator. */
-export const WEB_DIST = fileURLToPath(new URL('../../../web/dist/', import.meta.url));
+export const WEB_DIST = join(PROJECT_ROOT, 'web', 'dist') + '/';
 
 /** The web authenticator's installable-app files, served from /authenticator/ beside its page. */
 const AUTHENTICATOR_FILES = ['sw.js', 'manifest.webmanifest', 'icon.svg', 'icon-192.png', 'icon-512.png'] as const;

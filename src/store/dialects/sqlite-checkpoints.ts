@@ -37,7 +37,9 @@ const WATCH_MS = 250;
 const INTERVAL_MS = 50;
 const IDLE_INTERVAL_MS = 250;
 const BUSY_FRAMES = 1000;
-const WORKER = new URL('./sqlite-checkpoint-worker.ts', import.meta.url);
+// The worker's own file: its .ts beside this one when run from the sources, the .js the bundled
+// build (ADR 0025) emits beside its chunks otherwise.
+const WORKER = new URL(import.meta.url.endsWith('.ts') ? './sqlite-checkpoint-worker.ts' : './sqlite-checkpoint-worker.js', import.meta.url);
 
 export type CheckpointState = 'watching' | 'running' | 'fallen back' | 'stopped';
 

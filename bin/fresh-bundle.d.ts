@@ -1,0 +1,3 @@
+export declare const MANIFEST: string;
+export declare function watchedFiles(sources: string[]): string[];
+export declare function freshBundle(root: string, dir?: string): string | null;
