@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ServerConfig } from './config/config.ts';
@@ -39,14 +37,9 @@ import { createSettingsService, type SettingsService } from './services/settings
 import { createEventLogService, type EventLogService } from './services/event-log.ts';
 import { createAgentService, type AgentService } from './services/agents.ts';
 import { createConsoleService, type ConsoleService } from './services/console.ts';
-import { PROJECT_ROOT } from './project-root.ts';
+import { VERSION } from './build.ts';
 import { openDatabase } from './store/database.ts';
 import { createStore, type Store } from './store/store.ts';
-
-export const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-
-/** What this process runs: the TypeScript sources, or the bundled build of them (ADR 0025). */
-export const BUILD: 'sources' | 'bundle' = import.meta.url.endsWith('.ts') ? 'sources' : 'bundle';
 
 export interface Runtime {
   app: FastifyInstance;

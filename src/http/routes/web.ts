@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync } from 'fastify';
 import { OutbandError } from '../../domain/errors.ts';
-import { PROJECT_ROOT } from '../../project-root.ts';
+import { PROJECT_ROOT } from '../../build.ts';
 
 /** Where `npm run build:web` puts the console and the web authenticator. */
 export const WEB_DIST = join(PROJECT_ROOT, 'web', 'dist') + '/';

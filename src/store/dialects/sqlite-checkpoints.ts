@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { sql, type Kysely } from 'kysely';
 import type { Tables } from '../schema.ts';
+import { BUILD } from '../../build.ts';
 
 /**
  * SQLite's checkpoints, moved off the event loop (ADR 0022).
@@ -39,7 +40,7 @@ const IDLE_INTERVAL_MS = 250;
 const BUSY_FRAMES = 1000;
 // The worker's own file: its .ts beside this one when run from the sources, the .js the bundled
 // build (ADR 0025) emits beside its chunks otherwise.
-const WORKER = new URL(import.meta.url.endsWith('.ts') ? './sqlite-checkpoint-worker.ts' : './sqlite-checkpoint-worker.js', import.meta.url);
+const WORKER = new URL(BUILD === 'sources' ? './sqlite-checkpoint-worker.ts' : './sqlite-checkpoint-worker.js', import.meta.url);
 
 export type CheckpointState = 'watching' | 'running' | 'fallen back' | 'stopped';
 
