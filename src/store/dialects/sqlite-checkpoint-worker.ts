@@ -16,17 +16,26 @@ const port = parentPort!;
 const db = new DatabaseSync(path, { timeout: 0 });
 const checkpoint = db.prepare('pragma wal_checkpoint(PASSIVE)');
 
-// The server's thread hears from it only when the WAL is long enough for it to catch up. A short
-// WAL waits longer for the next checkpoint: each full copy lets the WAL start over, which syncs.
-let timer: NodeJS.Timeout;
+// The server's thread hears from it only when the WAL is long enough for it to catch up, and
+// this thread then waits for 'caught up' before its next checkpoint: two checkpointers contend
+// for SQLite's one checkpoint lock, and a passive checkpoint that finds it taken does nothing,
+// so while this thread kept copying, the server's catch-up could miss again and again and the
+// WAL grow on. A short WAL waits longer for the next checkpoint: each full copy lets the WAL
+// start over, which syncs.
+let timer: NodeJS.Timeout | undefined;
 const tick = () => {
+  timer = undefined;
   const { log } = checkpoint.get() as { log: number };
   if (log >= catchUpFrames) port.postMessage('catch up');
-  timer = setTimeout(tick, log >= busyFrames ? intervalMs : idleIntervalMs);
+  else timer = setTimeout(tick, log >= busyFrames ? intervalMs : idleIntervalMs);
 };
 timer = setTimeout(tick, intervalMs);
 
 port.on('message', (message) => {
+  if (message === 'caught up') {
+    if (timer === undefined) timer = setTimeout(tick, intervalMs);
+    return;
+  }
   if (message !== 'stop') return;
   clearTimeout(timer);
   db.close();

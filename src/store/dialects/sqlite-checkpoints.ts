@@ -84,7 +84,11 @@ export function backgroundCheckpoints(db: Kysely<Tables>, path: string, options:
         void pragma(sql`pragma wal_autocheckpoint = 0`);
       } else if (!catchingUp) {
         catchingUp = true;
-        void pragma(sql`pragma wal_checkpoint(PASSIVE)`).finally(() => (catchingUp = false));
+        // The worker waits for this before it checkpoints again (sqlite-checkpoint-worker.ts).
+        void pragma(sql`pragma wal_checkpoint(PASSIVE)`).finally(() => {
+          catchingUp = false;
+          worker?.postMessage('caught up');
+        });
       }
     });
     started.on('error', (error) => fallBack(error));

@@ -6,10 +6,12 @@ import { after, test } from 'node:test';
 import { setImmediate as turn } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { sql, type Kysely } from 'kysely';
-import type { Tables } from '../schema.ts';
-import { backgroundCheckpoints } from './sqlite-checkpoints.ts';
-import { openSqlite } from './sqlite.ts';
+import type { Tables } from '../../src/store/schema.ts';
+import { backgroundCheckpoints } from '../../src/store/dialects/sqlite-checkpoints.ts';
+import { openSqlite } from '../../src/store/dialects/sqlite.ts';
 
+// In test/timed (run last, one file at a time): the WAL's bound is a race between a writer and
+// the checkpointer's thread, which other suites' work on the same two cores would tilt.
 const dir = mkdtempSync(join(tmpdir(), 'outband-checkpoints-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
