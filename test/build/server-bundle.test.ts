@@ -66,6 +66,15 @@ describe('the bundled server build', () => {
     }
   });
 
+  it('is what outband runs while fresh, and OUTBAND_BUNDLE=0 runs the sources', async () => {
+    const bundled = await startServerProcess({ DATABASE_URL: `sqlite:${join(work, 'bundled.db')}` }, 30_000);
+    await bundled.stop('SIGINT');
+    assert.match(bundled.output(), /Build: +bundled \(dist\/server\)/);
+    const sources = await startServerProcess({ DATABASE_URL: `sqlite:${join(work, 'sources.db')}`, OUTBAND_BUNDLE: '0' }, 30_000);
+    await sources.stop('SIGINT');
+    assert.match(sources.output(), /Build: +sources \(src\)/);
+  });
+
   it('starts its checkpoint worker from the build', async () => {
     const path = join(work, 'worker.db');
     const db = new DatabaseSync(path);
