@@ -21,13 +21,9 @@ export function freshBundle(root, dir = join(root, 'dist', 'server')) {
     return null;
   }
   for (const [file, size, mtimeMs] of manifest.files) {
-    let stat;
-    try {
-      stat = statSync(join(root, file));
-    } catch {
-      return null;
-    }
-    if (stat.size !== size || stat.mtimeMs !== mtimeMs) return null;
+    // size -1: the file was not there at the build, and must still not be.
+    const stat = statSync(join(root, file), { throwIfNoEntry: false });
+    if (stat === undefined ? size !== -1 : stat.size !== size || stat.mtimeMs !== mtimeMs) return null;
   }
   return join(dir, 'outband.js');
 }

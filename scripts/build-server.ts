@@ -34,9 +34,11 @@ export async function buildServer(outDir = join(ROOT, 'dist', 'server')): Promis
   for (const chunk of output.output) if (chunk.type === 'chunk') for (const id of chunk.moduleIds) if (isAbsolute(id)) modules.add(id);
   // Every source file of ours that went in, and npm's record of node_modules for all the rest.
   const sources = [...modules].filter((id) => !id.includes('/node_modules/') && id.startsWith(ROOT + '/')).map((id) => relative(ROOT, id));
+  // A file that is not there (npm's hidden lockfile, after another installer) is recorded as
+  // absent (size -1): its coming makes the bundle stale as a change would.
   const files = watchedFiles(sources).map((file) => {
-    const stat = statSync(join(ROOT, file));
-    return [file, stat.size, stat.mtimeMs] as const;
+    const stat = statSync(join(ROOT, file), { throwIfNoEntry: false });
+    return stat === undefined ? ([file, -1, 0] as const) : ([file, stat.size, stat.mtimeMs] as const);
   });
   writeFileSync(join(outDir, MANIFEST), JSON.stringify({ built_at: new Date().toISOString(), files }) + '\n');
   return { files: output.output.length, modules: modules.size };

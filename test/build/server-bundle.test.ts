@@ -37,7 +37,7 @@ describe('the bundled server build', () => {
     assert.equal(freshBundle(ROOT, out), join(out, 'outband.js'));
   });
 
-  it('is stale when a file it was built from changed or went, or it has no manifest', () => {
+  it('is stale when a file it was built from changed, went or came, or it has no manifest', () => {
     const manifest = JSON.parse(readFileSync(join(out, MANIFEST), 'utf8')) as { files: Array<[string, number, number]> };
     const variant = (name: string, files: Array<[string, number, number]>) => {
       const dir = join(work, name);
@@ -49,6 +49,9 @@ describe('the bundled server build', () => {
     assert.equal(freshBundle(ROOT, variant('edited', [[first![0], first![1], first![2] + 1], ...rest])), null);
     assert.equal(freshBundle(ROOT, variant('resized', [[first![0], first![1] + 1, first![2]], ...rest])), null);
     assert.equal(freshBundle(ROOT, variant('gone', [...manifest.files, ['src/no-such-file.ts', 1, 1]])), null);
+    // Recorded as absent at the build: fresh while it stays absent, stale once it is there.
+    assert.equal(freshBundle(ROOT, variant('absent', [...manifest.files, ['src/no-such-file.ts', -1, 0]])), join(work, 'absent', 'outband.js'));
+    assert.equal(freshBundle(ROOT, variant('appeared', [...manifest.files, ['package.json', -1, 0]])), null);
     assert.equal(freshBundle(ROOT, work), null);
   });
 
