@@ -10,7 +10,7 @@ import { numberEvents, userIdFor } from './event-sequence.ts';
 import { fromDelivery, fromDevice, fromUser, fromVerification } from './rows.ts';
 import { applyWebhookWrite, fanOutWebhooks, hasEnabledEndpoint, type WebhookWrite } from './webhooks.ts';
 import type { Tables } from './schema.ts';
-import { insertRow, updateRows } from './statements.ts';
+import { insertRow, runStatement, statement, updateRows } from './statements.ts';
 
 export interface StoredTemplate {
   applicationId: string;
@@ -433,31 +433,51 @@ async function appendEvents(trx: Transaction<Tables> | Kysely<Tables>, unit: Uni
   const userIds = new Map<string, string | null>();
   for (const e of events) userIds.set(e.id, await userIdFor(trx, dialect, e));
   const appSeqs = await numberEvents(trx, dialect, unit);
-  // After the counter: on PostgreSQL a unit that added an endpoint and took a smaller number has
-  // committed by now, so events numbered after it reach the new endpoint.
+  const row = (e: DomainEvent) => ({
+    id: e.id,
+    application_id: e.applicationId,
+    type: e.type,
+    subject_type: e.subjectType,
+    subject_id: e.subjectId,
+    actor: e.actor,
+    data: JSON.stringify(e.data),
+    created_at: e.createdAt,
+    app_seq: appSeqs.get(e.id)!,
+    user_id: userIds.get(e.id) ?? null,
+  });
+  // The endpoints are read after the counter: on PostgreSQL a unit that added an endpoint and took
+  // a smaller number has committed by now, so events numbered after it reach the new endpoint.
+  if (dialect === 'postgres') {
+    for (const e of events) {
+      const r = row(e);
+      // Delivered to every node's listener at COMMIT, and never if the unit rolls back.
+      const payload = JSON.stringify({ application_id: e.applicationId, subject_id: e.subjectId, type: e.type });
+      const { rows } = await runStatement<{ fan_out: boolean }>(trx, dialect, EVENT_NOTIFIED, [
+        r.id, r.application_id, r.type, r.subject_type, r.subject_id, r.actor, r.data, r.created_at, r.app_seq, r.user_id, NOTIFY_CHANNEL, payload,
+      ]);
+      if (rows[0]!.fan_out) await fanOutWebhooks(trx, e, r.app_seq, r.user_id);
+    }
+    return;
+  }
   const fannedOut = new Set<string>();
   for (const applicationId of new Set(events.map((e) => e.applicationId))) if (await hasEnabledEndpoint(trx, dialect, applicationId)) fannedOut.add(applicationId);
   for (const e of events) {
-    await insertRow(trx, dialect, 'events', {
-      id: e.id,
-      application_id: e.applicationId,
-      type: e.type,
-      subject_type: e.subjectType,
-      subject_id: e.subjectId,
-      actor: e.actor,
-      data: JSON.stringify(e.data),
-      created_at: e.createdAt,
-      app_seq: appSeqs.get(e.id)!,
-      user_id: userIds.get(e.id) ?? null,
-    });
-    if (fannedOut.has(e.applicationId)) await fanOutWebhooks(trx, e, appSeqs.get(e.id)!, userIds.get(e.id) ?? null);
-    if (dialect === 'postgres') {
-      // Delivered to every node's listener at COMMIT, and never if the unit rolls back.
-      const payload = JSON.stringify({ application_id: e.applicationId, subject_id: e.subjectId, type: e.type });
-      await sql`select pg_notify(${NOTIFY_CHANNEL}, ${payload})`.execute(trx);
-    }
+    const r = row(e);
+    await insertRow(trx, dialect, 'events', r);
+    if (fannedOut.has(e.applicationId)) await fanOutWebhooks(trx, e, r.app_seq, r.user_id);
   }
 }
+
+/**
+ * PostgreSQL: an event's insert, its NOTIFY and whether its application has an enabled endpoint,
+ * in one round trip where they took three. They run under the application's counter
+ * lock (ADR 0011), which every other unit of the application waits for until this one commits:
+ * a round trip saved here is saved for all of them.
+ */
+const EVENT_NOTIFIED = statement(
+  'with inserted as (insert into events (id, application_id, type, subject_type, subject_id, actor, data, created_at, app_seq, user_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning application_id) ' +
+    'select pg_notify(?, ?) as notified, exists (select 1 from webhook_endpoints w, inserted i where w.application_id = i.application_id and w.enabled = 1) as fan_out from inserted',
+);
 
 /** Whether a driver error is a unique-key violation (SQLite or PostgreSQL). */
 export function isUniqueViolation(error: unknown): boolean {
