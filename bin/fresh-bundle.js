@@ -7,13 +7,16 @@ import { join } from 'node:path';
 
 export const MANIFEST = 'manifest.json';
 
+/** Where the bundle is built, below the project's root. */
+export const BUNDLE_DIR = join('dist', 'server');
+
 /** The files a bundle depends on besides its sources: npm rewrites the hidden lockfile on every change to node_modules. */
 export function watchedFiles(sources) {
   return [...sources, 'package.json', 'package-lock.json', 'node_modules/.package-lock.json'];
 }
 
 /** The bundle's entry if it is there and fresh, else null. */
-export function freshBundle(root, dir = join(root, 'dist', 'server')) {
+export function freshBundle(root, dir = join(root, BUNDLE_DIR)) {
   let manifest;
   try {
     manifest = JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8'));

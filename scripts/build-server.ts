@@ -9,7 +9,7 @@
 import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { build } from 'rolldown';
-import { freshBundle, MANIFEST, watchedFiles } from '../bin/fresh-bundle.js';
+import { BUNDLE_DIR, freshBundle, MANIFEST, watchedFiles } from '../bin/fresh-bundle.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -20,7 +20,7 @@ const ROOT = resolve(import.meta.dirname, '..');
  */
 const EXTERNAL = ['@fastify/swagger-ui', '@fastify/swagger', 'pg-native'];
 
-export async function buildServer(outDir = join(ROOT, 'dist', 'server')): Promise<{ files: number; modules: number }> {
+export async function buildServer(outDir = join(ROOT, BUNDLE_DIR)): Promise<{ files: number; modules: number }> {
   rmSync(outDir, { recursive: true, force: true });
   const output = await build({
     input: { outband: join(ROOT, 'src/cli/main.ts'), 'sqlite-checkpoint-worker': join(ROOT, 'src/store/dialects/sqlite-checkpoint-worker.ts') },
@@ -48,7 +48,7 @@ if (import.meta.main) {
   const args = process.argv.slice(2);
   const force = args.includes('--force');
   const outDir = args.find((a) => !a.startsWith('--'));
-  const dir = outDir === undefined ? join(ROOT, 'dist', 'server') : resolve(outDir);
+  const dir = outDir === undefined ? join(ROOT, BUNDLE_DIR) : resolve(outDir);
   // A fresh bundle is left as it is: a second `npm start` beside a running server must not
   // replace the files that server may still load lazily (its drivers' chunks, the worker).
   if (!force && freshBundle(ROOT, dir) !== null) {

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { DatabaseSync } from 'node:sqlite';
-import { MANIFEST, freshBundle } from '../../bin/fresh-bundle.js';
+import { BUNDLE_DIR, MANIFEST, freshBundle } from '../../bin/fresh-bundle.js';
 import { buildServer } from '../../scripts/build-server.ts';
 import { ROOT, startServerProcess, type ServerProcess } from '../helpers/process.ts';
 
@@ -15,7 +15,7 @@ import { ROOT, startServerProcess, type ServerProcess } from '../helpers/process
 // `outband serve` as a process runs; it is built here only when this file runs on its own after
 // an edit (building beside the other tests would take their CPU: rolldown uses every core).
 describe('the bundled server build', () => {
-  const out = join(ROOT, 'dist', 'server');
+  const out = join(ROOT, BUNDLE_DIR);
   const work = mkdtempSync(join(tmpdir(), 'outband-bundle-'));
   let server: ServerProcess | undefined;
 
