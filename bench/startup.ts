@@ -25,7 +25,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../test/helpers/server.ts';
 import { ensureBundle, NODE, ROOT, rssOf } from './lib/outband.ts';
-import { freshBundle } from '../bin/fresh-bundle.js';
 import { isMain, printTable, printTargets, ratio, round, target, type BenchSummary, type Target, flagValue } from './lib/report.ts';
 
 const BIN = join(ROOT, 'bin/outband.js');
@@ -124,8 +123,7 @@ export async function run(options: StartupOptions = {}): Promise<BenchSummary> {
     }
 
     // The migrated database: made by one start (which also fills the compile cache), then reused.
-    await ensureBundle();
-    const build = process.env['OUTBAND_BUNDLE'] !== '0' && freshBundle(ROOT) !== null ? 'bundle' : 'sources';
+    const build = await ensureBundle();
     const fromSources = { OUTBAND_BUNDLE: '0' };
     const chosen = build === 'bundle' ? {} : fromSources;
     const migrated = join(dir, 'migrated.db');

@@ -138,16 +138,17 @@ export async function dropDatabase(databaseUrl: string): Promise<void> {
   }
 }
 
-let bundleReady: Promise<void> | undefined;
+let bundleReady: Promise<'bundle'> | undefined;
 
 /**
  * The server is measured as `npm start` runs it: the bundled build (ADR 0025), built first when
  * dist/server is missing or older than the sources. OUTBAND_BUNDLE=0 in the bench's own
  * environment measures the sources instead (it reaches the server through BIN's check).
+ * Answers which of the two the servers run.
  */
-export function ensureBundle(): Promise<void> {
-  if (process.env['OUTBAND_BUNDLE'] === '0') return Promise.resolve();
-  bundleReady ??= freshBundle(ROOT) !== null ? Promise.resolve() : buildServer().then(() => {});
+export function ensureBundle(): Promise<'bundle' | 'sources'> {
+  if (process.env['OUTBAND_BUNDLE'] === '0') return Promise.resolve('sources');
+  bundleReady ??= freshBundle(ROOT) !== null ? Promise.resolve('bundle') : buildServer().then(() => 'bundle' as const);
   return bundleReady;
 }
 
