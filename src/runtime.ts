@@ -40,6 +40,7 @@ import { createConsoleService, type ConsoleService } from './services/console.ts
 import { VERSION } from './build.ts';
 import { openDatabase } from './store/database.ts';
 import { createStore, type Store } from './store/store.ts';
+import { WEBHOOKS_QUEUED } from './store/webhooks.ts';
 
 export interface Runtime {
   app: FastifyInstance;
@@ -239,8 +240,8 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
     void (async () => {
       for (const application of await store.applications.list()) await settings.unpairDisabled(application.id, 'system');
     })().catch((error: unknown) => logger.error({ err: error }, 'unpairing the devices of disabled channels failed'));
-    // An event appended on any node may have queued webhook messages: the leader sends them now, not at the next poll.
-    notifier.subscribeAll(() => webhookDispatcher.wake());
+    // A unit on any node that queued webhook messages wakes the leader's dispatcher: it sends them now, not at the next poll.
+    notifier.subscribe(WEBHOOKS_QUEUED, () => webhookDispatcher.wake());
     let sweeper: NodeJS.Timeout | undefined;
     let sweeping: Promise<unknown> = Promise.resolve();
     let sweepRunning = false;

@@ -13,18 +13,14 @@ export interface Notifier {
   publish(subjectIds: Iterable<string>): void;
   /** Calls `wake` at every committed change of the subject, until the returned function is called. */
   subscribe(subjectId: string, wake: Wake): () => void;
-  /** Calls `wake` at every committed change of anything, on any node, until the returned function is called. */
-  subscribeAll(wake: Wake): () => void;
   close(): Promise<void>;
 }
 
 export function createLocalNotifier(): Notifier & { wakeAll(): void } {
   const waiters = new Map<string, Set<Wake>>();
-  const everything = new Set<Wake>();
   return {
     publish(subjectIds) {
       for (const id of subjectIds) for (const wake of waiters.get(id) ?? []) wake();
-      for (const wake of everything) wake();
     },
     subscribe(subjectId, wake) {
       let set = waiters.get(subjectId);
@@ -35,17 +31,11 @@ export function createLocalNotifier(): Notifier & { wakeAll(): void } {
         if (set.size === 0) waiters.delete(subjectId);
       };
     },
-    subscribeAll(wake) {
-      everything.add(wake);
-      return () => everything.delete(wake);
-    },
     wakeAll() {
       for (const set of waiters.values()) for (const wake of set) wake();
-      for (const wake of everything) wake();
     },
     async close() {
       waiters.clear();
-      everything.clear();
     },
   };
 }
@@ -117,7 +107,6 @@ export function createPostgresNotifier(url: string, onError: (error: Error) => v
     ready,
     publish: (ids) => local.publish(ids),
     subscribe: (id, wake) => local.subscribe(id, wake),
-    subscribeAll: (wake) => local.subscribeAll(wake),
     async close() {
       closed = true;
       const c = client;

@@ -2,11 +2,14 @@ import { CompiledQuery, type Kysely } from 'kysely';
 import type { Dialect } from './database.ts';
 import type { Tables } from './schema.ts';
 import { transaction } from './transaction.ts';
-import { applyWrites, ConflictError, isUniqueViolation, LimitError, type CommitResult, type UnitOfWork } from './unit-of-work.ts';
+import { applyWrites, ConflictError, isUniqueViolation, LimitError, type Applied, type CommitResult, type UnitOfWork } from './unit-of-work.ts';
 
-export type Committer = (unit: UnitOfWork) => Promise<CommitResult>;
+/** A unit's commit: refused with its reason, or done with what applying it did. */
+export type CommitOutcome = Exclude<CommitResult, { ok: true }> | ({ ok: true } & Applied);
 
-function classify(error: unknown): CommitResult {
+export type Committer = (unit: UnitOfWork) => Promise<CommitOutcome>;
+
+function classify(error: unknown): CommitOutcome {
   if (error instanceof ConflictError) return { ok: false, reason: 'conflict' };
   if (error instanceof LimitError) return { ok: false, reason: 'limit', limit: error.limit };
   if (isUniqueViolation(error)) return { ok: false, reason: 'duplicate' };
@@ -19,8 +22,7 @@ function classify(error: unknown): CommitResult {
 export function transactionPerUnit(db: Kysely<Tables>, dialect: Dialect): Committer {
   return async (unit) => {
     try {
-      await transaction(db, (trx) => applyWrites(trx, unit, dialect));
-      return { ok: true };
+      return { ok: true, ...(await transaction(db, (trx) => applyWrites(trx, unit, dialect))) };
     } catch (error) {
       return classify(error);
     }
@@ -38,7 +40,7 @@ const MAX_GROUP = 256;
  * built by Kysely (three a unit: see ADR 0020).
  */
 export function groupCommit(db: Kysely<Tables>, dialect: Dialect): Committer {
-  type Waiting = { unit: UnitOfWork; resolve: (r: CommitResult) => void; reject: (e: unknown) => void };
+  type Waiting = { unit: UnitOfWork; resolve: (r: CommitOutcome) => void; reject: (e: unknown) => void };
   let queue: Waiting[] = [];
   let draining = false;
 
@@ -48,12 +50,11 @@ export function groupCommit(db: Kysely<Tables>, dialect: Dialect): Committer {
       queue = queue.slice(group.length);
       try {
         const results = await db.transaction().execute(async (trx) => {
-          const out: CommitResult[] = [];
+          const out: CommitOutcome[] = [];
           for (const [i, waiting] of group.entries()) {
             await trx.executeQuery(CompiledQuery.raw(`savepoint u${i}`));
             try {
-              await applyWrites(trx, waiting.unit, dialect);
-              out.push({ ok: true });
+              out.push({ ok: true, ...(await applyWrites(trx, waiting.unit, dialect)) });
             } catch (error) {
               await trx.executeQuery(CompiledQuery.raw(`rollback to savepoint u${i}`));
               try {
@@ -76,7 +77,7 @@ export function groupCommit(db: Kysely<Tables>, dialect: Dialect): Committer {
   }
 
   return (unit) =>
-    new Promise<CommitResult>((resolve, reject) => {
+    new Promise<CommitOutcome>((resolve, reject) => {
       queue.push({ unit, resolve, reject });
       if (!draining) {
         draining = true;

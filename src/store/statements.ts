@@ -35,8 +35,12 @@ function changedRows(result: QueryResult<unknown>): number {
 const quoted = (identifier: string) => `"${identifier}"`;
 const shapes = new Map<string, Statement>();
 
-/** The statement of a shape made of trusted identifiers (table and column names from our own row types), made once. */
-function shaped(key: string, make: () => string): Statement {
+/**
+ * The statement of a shape made of trusted identifiers (table and column names from our own row
+ * types) and placeholders, made once per key: a query whose optional filters or IN list's length
+ * vary has one statement per variant. Never put a value into `make`'s text.
+ */
+export function shaped(key: string, make: () => string): Statement {
   let s = shapes.get(key);
   if (s === undefined) shapes.set(key, (s = statement(make())));
   return s;
@@ -83,4 +87,9 @@ export async function selectWhere<T extends keyof Tables & string>(
     () => `select * from ${quoted(table)} where ${columns.map((c) => `${quoted(c)} = ?`).join(' and ')}${orderBy.length > 0 ? ` order by ${orderBy.map(quoted).join(', ')}` : ''}`,
   );
   return (await runStatement<Selectable<Tables[T]>>(db, dialect, s, columns.map((c) => where[c]))).rows;
+}
+
+/** `?, ?, …` for an IN list of `n` values (n ≥ 1). */
+export function placeholders(n: number): string {
+  return Array.from({ length: n }, () => '?').join(', ');
 }

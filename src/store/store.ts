@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { Application, ApplicationSettings, Plan } from '../domain/application.ts';
 import { DELIVERY_LEASE_MS, type Delivery } from '../domain/delivery.ts';
 import { TTL_SECONDS } from '../domain/policy/limits.ts';
@@ -13,9 +13,10 @@ import { createAgentStore } from './agents.ts';
 import { createEventLog } from './event-log.ts';
 import { migrate } from './migrations/index.ts';
 import { toApplication, toDelivery, toDevice, toEvent, toUser, toVerification } from './rows.ts';
-import type { ApiClientsTable, SigningKeysTable } from './schema.ts';
-import { selectWhere } from './statements.ts';
+import type { ApiClientsTable, SigningKeysTable, Tables } from './schema.ts';
+import { placeholders, runStatement, selectWhere, shaped } from './statements.ts';
 import { eventsOf, wokenBy, type CommitResult, type OutboxMessage, type StoredPolicy, type StoredTemplate, type UnitOfWork } from './unit-of-work.ts';
+import { WEBHOOKS_QUEUED } from './webhooks.ts';
 
 export type { CommitResult, OutboxMessage, StoredPolicy, StoredTemplate, UnitOfWork, Write } from './unit-of-work.ts';
 
@@ -83,15 +84,15 @@ export function createStore(database: Database) {
 
     /** Commits a unit of work; on success, listeners hear of its events (after the commit). */
     async commit(unit: UnitOfWork): Promise<CommitResult> {
-      const result = await committer(unit);
-      if (result.ok) {
-        const woken = wokenBy(unit);
-        if (woken.size > 0) {
-          const events = eventsOf(unit);
-          for (const listener of listeners) listener(events, woken);
-        }
+      const outcome = await committer(unit);
+      if (!outcome.ok) return outcome;
+      const woken = wokenBy(unit);
+      if (outcome.webhooksQueued) woken.add(WEBHOOKS_QUEUED);
+      if (woken.size > 0) {
+        const events = eventsOf(unit);
+        for (const listener of listeners) listener(events, woken);
       }
-      return result;
+      return { ok: true };
     },
     /** Hears every committed unit that appended events or wakes subjects (with all of them). */
     onCommitted(listener: (events: DomainEvent[], woken: Set<string>) => void): () => void {
@@ -410,10 +411,16 @@ export function createStore(database: Database) {
     outbox: {
       /** Newest first; `before` is the created_at/id cursor of the last item of a previous page. */
       async list(applicationId: string, options: { limit: number; verificationId?: string; to?: string }): Promise<OutboxMessage[]> {
-        let query = db.selectFrom('outbox_messages').selectAll().where('application_id', '=', applicationId);
-        if (options.verificationId !== undefined) query = query.where('verification_id', '=', options.verificationId);
-        if (options.to !== undefined) query = query.where('recipient', '=', options.to);
-        const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(options.limit).execute();
+        // Written SQL, one statement per filter combination: the benchmark's and tests' clients poll this.
+        const { verificationId, to } = options;
+        const s = shaped(
+          `outbox ${verificationId !== undefined} ${to !== undefined}`,
+          () =>
+            `select * from outbox_messages where application_id = ?${verificationId !== undefined ? ' and verification_id = ?' : ''}` +
+            `${to !== undefined ? ' and recipient = ?' : ''} order by created_at desc, id desc limit ?`,
+        );
+        const parameters = [applicationId, ...(verificationId !== undefined ? [verificationId] : []), ...(to !== undefined ? [to] : []), options.limit];
+        const { rows } = await runStatement<Selectable<Tables['outbox_messages']>>(db, dialect, s, parameters);
         return rows.map((r) => ({
           id: r.id,
           applicationId: r.application_id,
@@ -452,9 +459,11 @@ export function createStore(database: Database) {
     templates: {
       /** An application's own templates, optionally for one channel. */
       async list(applicationId: string, channel?: string): Promise<StoredTemplate[]> {
-        let query = db.selectFrom('templates').selectAll().where('application_id', '=', applicationId);
-        if (channel !== undefined) query = query.where('channel', '=', channel);
-        const rows = await query.orderBy('channel').orderBy('purpose').orderBy('locale').execute();
+        const s = shaped(
+          `templates ${channel !== undefined}`,
+          () => `select * from templates where application_id = ?${channel !== undefined ? ' and channel = ?' : ''} order by channel, purpose, locale`,
+        );
+        const { rows } = await runStatement<Selectable<Tables['templates']>>(db, dialect, s, channel === undefined ? [applicationId] : [applicationId, channel]);
         return rows.map((r) => ({
           applicationId: r.application_id,
           channel: r.channel,
@@ -520,13 +529,8 @@ export function createStore(database: Database) {
       /** The blocks among `keys` still in force at `now`. */
       async blocks(applicationId: string, keys: string[], now: number): Promise<Array<{ key: string; until: number; reason: string }>> {
         if (keys.length === 0) return [];
-        const rows = await db
-          .selectFrom('fraud_blocks')
-          .select(['key', 'until', 'reason'])
-          .where('application_id', '=', applicationId)
-          .where('key', 'in', keys)
-          .where('until', '>', now)
-          .execute();
+        const s = shaped(`fraud blocks ${keys.length}`, () => `select "key", "until", "reason" from fraud_blocks where application_id = ? and "key" in (${placeholders(keys.length)}) and "until" > ?`);
+        const { rows } = await runStatement<{ key: string; until: number | string; reason: string }>(db, dialect, s, [applicationId, ...keys, now]);
         return rows.map((r) => ({ key: r.key, until: Number(r.until), reason: r.reason }));
       },
       /** Forgets marks older than `before` and blocks over by then: the sweeper's housekeeping. */
@@ -550,13 +554,11 @@ export function createStore(database: Database) {
       /** The locked ones among `authenticators`. */
       async locked(applicationId: string, authenticators: string[]): Promise<string[]> {
         if (authenticators.length === 0) return [];
-        const rows = await db
-          .selectFrom('authenticator_failures')
-          .select('authenticator')
-          .where('application_id', '=', applicationId)
-          .where('authenticator', 'in', authenticators)
-          .where('locked_at', 'is not', null)
-          .execute();
+        const s = shaped(
+          `locked authenticators ${authenticators.length}`,
+          () => `select authenticator from authenticator_failures where application_id = ? and authenticator in (${placeholders(authenticators.length)}) and locked_at is not null`,
+        );
+        const { rows } = await runStatement<{ authenticator: string }>(db, dialect, s, [applicationId, ...authenticators]);
         return rows.map((r) => r.authenticator);
       },
     },

@@ -8,7 +8,7 @@ import type { Verification } from '../domain/verification/verification.ts';
 import type { Dialect } from './database.ts';
 import { numberEvents, userIdFor } from './event-sequence.ts';
 import { fromDelivery, fromDevice, fromUser, fromVerification } from './rows.ts';
-import { applyWebhookWrite, fanOutWebhooks, hasEnabledEndpoint, type WebhookWrite } from './webhooks.ts';
+import { applyWebhookWrite, fanOutWebhooks, hasEnabledEndpoint, WEBHOOKS_QUEUED, type WebhookWrite } from './webhooks.ts';
 import type { Tables } from './schema.ts';
 import { insertRow, runStatement, statement, updateRows } from './statements.ts';
 
@@ -152,8 +152,14 @@ export class LimitError extends Error {
 
 export const NOTIFY_CHANNEL = 'outband_events';
 
+/** What applying a unit did beyond its writes, for the wake-ups after its commit. */
+export interface Applied {
+  /** Its events queued webhook messages (the dispatcher's wake-up, WEBHOOKS_QUEUED). */
+  webhooksQueued: boolean;
+}
+
 /** Applies a unit's writes in order inside an open transaction; throws ConflictError on a stale guard. */
-export async function applyWrites(trx: Transaction<Tables> | Kysely<Tables>, unit: UnitOfWork, dialect: Dialect): Promise<void> {
+export async function applyWrites(trx: Transaction<Tables> | Kysely<Tables>, unit: UnitOfWork, dialect: Dialect): Promise<Applied> {
   for (const write of unit.writes) {
     switch (write.kind) {
       // The statements of every verification are run as written SQL (src/store/statements.ts).
@@ -175,12 +181,7 @@ export async function applyWrites(trx: Transaction<Tables> | Kysely<Tables>, uni
         break;
       }
       case 'delivery.cancelQueued':
-        await trx
-          .updateTable('deliveries')
-          .set({ status: 'cancelled', sealed_message: null, updated_at: write.now })
-          .where('verification_id', '=', write.verificationId)
-          .where('status', '=', 'queued')
-          .execute();
+        await runStatement(trx, dialect, CANCEL_QUEUED_DELIVERIES, [write.now, write.verificationId]);
         break;
       case 'outbox.insert': {
         const m = write.message;
@@ -416,7 +417,7 @@ export async function applyWrites(trx: Transaction<Tables> | Kysely<Tables>, uni
         break; // after every other write, below
     }
   }
-  await appendEvents(trx, unit, dialect);
+  return { webhooksQueued: await appendEvents(trx, unit, dialect) };
 }
 
 /**
@@ -426,9 +427,10 @@ export async function applyWrites(trx: Transaction<Tables> | Kysely<Tables>, uni
  * their whole work. No cycle can form: a unit holding a counter waits for nothing but other
  * counters, which every unit takes in application-id order.
  */
-async function appendEvents(trx: Transaction<Tables> | Kysely<Tables>, unit: UnitOfWork, dialect: Dialect): Promise<void> {
+async function appendEvents(trx: Transaction<Tables> | Kysely<Tables>, unit: UnitOfWork, dialect: Dialect): Promise<boolean> {
   const events = eventsOf(unit);
-  if (events.length === 0) return;
+  if (events.length === 0) return false;
+  let queued = 0;
   // Reads first, outside the lock.
   const userIds = new Map<string, string | null>();
   for (const e of events) userIds.set(e.id, await userIdFor(trx, dialect, e));
@@ -455,18 +457,26 @@ async function appendEvents(trx: Transaction<Tables> | Kysely<Tables>, unit: Uni
       const { rows } = await runStatement<{ fan_out: boolean }>(trx, dialect, EVENT_NOTIFIED, [
         r.id, r.application_id, r.type, r.subject_type, r.subject_id, r.actor, r.data, r.created_at, r.app_seq, r.user_id, NOTIFY_CHANNEL, payload,
       ]);
-      if (rows[0]!.fan_out) await fanOutWebhooks(trx, e, r.app_seq, r.user_id);
+      if (rows[0]!.fan_out) queued += await fanOutWebhooks(trx, e, r.app_seq, r.user_id);
     }
-    return;
+    // The leader's dispatcher may run on another node: it hears of the messages at the COMMIT.
+    if (queued > 0) await runStatement(trx, dialect, NOTIFY, [NOTIFY_CHANNEL, JSON.stringify({ subject_id: WEBHOOKS_QUEUED })]);
+    return queued > 0;
   }
   const fannedOut = new Set<string>();
   for (const applicationId of new Set(events.map((e) => e.applicationId))) if (await hasEnabledEndpoint(trx, dialect, applicationId)) fannedOut.add(applicationId);
   for (const e of events) {
     const r = row(e);
     await insertRow(trx, dialect, 'events', r);
-    if (fannedOut.has(e.applicationId)) await fanOutWebhooks(trx, e, r.app_seq, r.user_id);
+    if (fannedOut.has(e.applicationId)) queued += await fanOutWebhooks(trx, e, r.app_seq, r.user_id);
   }
+  return queued > 0;
 }
+
+const NOTIFY = statement('select pg_notify(?, ?)');
+
+/** A verification's messages still queued are not sent: it ended, or a resend replaces them. */
+const CANCEL_QUEUED_DELIVERIES = statement("update deliveries set status = 'cancelled', sealed_message = null, updated_at = ? where verification_id = ? and status = 'queued'");
 
 /**
  * PostgreSQL: an event's insert, its NOTIFY and whether its application has an enabled endpoint,

@@ -222,16 +222,23 @@ export async function hasEnabledEndpoint(trx: Db, dialect: Dialect, applicationI
 const ANY_ENABLED_ENDPOINT = statement('select id from webhook_endpoints where application_id = ? and enabled = 1 limit 1');
 
 /**
+ * The subject woken when a committed unit queued webhook messages: the dispatcher listens to it
+ * alone, not to every event (an application without endpoints costs it nothing). Not an id: ids
+ * are a prefix, an underscore and base32.
+ */
+export const WEBHOOKS_QUEUED = 'webhook_messages:queued';
+
+/**
  * Queues one message per enabled endpoint of the event's application that subscribes to its
  * type, in the event's own transaction: the event and its webhooks commit together or not at
  * all (SEC-43). The message id joins the event's and the endpoint's random parts, so it is
- * unique per pair and needs no randomness here.
+ * unique per pair and needs no randomness here. Answers how many it queued.
  */
-export async function fanOutWebhooks(trx: Db, event: DomainEvent, seq: number, userId: string | null): Promise<void> {
+export async function fanOutWebhooks(trx: Db, event: DomainEvent, seq: number, userId: string | null): Promise<number> {
   const subscriptions = matchingSubscriptions(event.type);
   const payload = webhookPayload(event, { seq, userId });
   const now = event.createdAt;
-  await trx
+  const result = await trx
     .insertInto('webhook_messages')
     .columns(['id', 'endpoint_id', 'application_id', 'event_id', 'event_type', 'payload', 'status', 'attempts', 'next_attempt_at', 'created_at', 'updated_at'])
     .expression(
@@ -262,7 +269,8 @@ export async function fanOutWebhooks(trx: Db, event: DomainEvent, seq: number, u
           ),
         ),
     )
-    .execute();
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0n);
 }
 
 /** Reads of webhooks, and the dispatcher's claim. */

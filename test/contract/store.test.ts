@@ -9,6 +9,9 @@ import type { User } from '../../src/domain/user.ts';
 import { createVerification, decide, type Verification } from '../../src/domain/verification/verification.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { MIGRATIONS } from '../../src/store/migrations/index.ts';
+import type { WebhookEndpoint } from '../../src/domain/webhooks/endpoint.ts';
+import { createPostgresNotifier } from '../../src/events/notifier.ts';
+import { WEBHOOKS_QUEUED } from '../../src/store/webhooks.ts';
 import { createStore, type CommitResult, type Store, type UnitOfWork, type Write } from '../../src/store/store.ts';
 import { createTestDatabase, dialects, type TestDatabase } from '../helpers/databases.ts';
 
@@ -342,6 +345,50 @@ function storeContract(dialect: 'sqlite' | 'postgres'): void {
         await store.commit({ writes: [{ kind: 'user.insert', user: newUser(app) }] });
 
         assert.deepEqual(heard, [[started]]);
+      });
+
+      test('the webhook dispatcher is woken by a unit that queued webhook messages, not by every event', async (t) => {
+        const { db, store } = await freshStore(t, dialect);
+        const app = await newApplication(store);
+        const other = await newApplication(store);
+        // On PostgreSQL the leader's dispatcher may run on another node: it hears through NOTIFY.
+        let heardElsewhere = 0;
+        const notifier = dialect === 'postgres' ? createPostgresNotifier(db.url, (error) => assert.fail(error)) : null;
+        if (notifier !== null) {
+          await notifier.ready;
+          notifier.subscribe(WEBHOOKS_QUEUED, () => heardElsewhere++);
+        }
+        const endpoint: WebhookEndpoint = {
+          id: newId('whe', random),
+          applicationId: app.id,
+          url: 'https://hooks.example.com/outband',
+          description: null,
+          eventTypes: ['verification.*'],
+          enabled: true,
+          disabledReason: null,
+          sealedSecret: 'v1.sealed',
+          previousSealedSecret: null,
+          previousSecretExpiresAt: null,
+          createdAt: T0,
+          updatedAt: T0,
+          version: 0,
+        };
+        assert.deepEqual(await store.commit({ writes: [{ kind: 'webhook', write: { op: 'endpoint.insert', endpoint } }] }), { ok: true });
+        const woken: boolean[] = [];
+        t.after(store.onCommitted((_events, subjects) => woken.push(subjects.has(WEBHOOKS_QUEUED))));
+
+        // An application without endpoints, then a type the endpoint does not take: nothing queued.
+        await store.commit({ writes: [append(newEvent(other, 'vrf_a', 'verification.started'))] });
+        await store.commit({ writes: [append(newEvent(app, 'usr_a', 'user.created'))] });
+        // A type it takes: one message, and the wake-up.
+        await store.commit({ writes: [append(newEvent(app, 'vrf_b', 'verification.started'))] });
+        assert.deepEqual(woken, [false, false, true]);
+        if (notifier !== null) {
+          // Notifications arrive in commit order: had the first two sent one, it would be counted here.
+          for (let i = 0; i < 250 && heardElsewhere === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+          assert.equal(heardElsewhere, 1);
+          await notifier.close(); // before the database is dropped under it
+        }
       });
 
       test('a listener that unsubscribes hears nothing more', async (t) => {
