@@ -914,7 +914,7 @@ export function createVerificationService(
 
     /** Push requests a device can answer now, oldest first. */
     async pendingForDevice(device: Device): Promise<Verification[]> {
-      return deps.store.verifications.pendingForDevice(device.id, deps.clock.now());
+      return deps.store.verifications.pendingForDevice(device, deps.clock.now());
     },
 
     /**

@@ -327,6 +327,34 @@ function storeContract(dialect: 'sqlite' | 'postgres'): void {
       });
     });
 
+    describe('push requests', () => {
+      test("a device's pending push requests: pending, not expired, sent to it, oldest first; not its user's others", async (t) => {
+        const { store } = await freshStore(t, dialect);
+        const app = await newApplication(store);
+        const user = newUser(app);
+        assert.deepEqual(await store.commit({ writes: [{ kind: 'user.insert', user }] }), { ok: true });
+        const device = { id: newId('dev', random), userId: user.id };
+        const now = T0 + 3_000;
+        const sent = async (createdAt: number, recipient: string, changes: Partial<Verification> = {}): Promise<Verification> => {
+          const channel = changes.channel ?? 'push';
+          const verification: Verification = { ...newVerification(app, createdAt).verification, userId: user.id, channel, ...changes };
+          const delivery = newDelivery(app, verification, { channel, recipient, createdAt });
+          assert.deepEqual(await store.commit({ writes: [{ kind: 'verification.insert', verification }, { kind: 'delivery.insert', delivery }] }), { ok: true });
+          return verification;
+        };
+        const second = await sent(T0 + 2_000, device.id);
+        const first = await sent(T0 + 1_000, device.id);
+        await sent(T0, newId('dev', random)); // to the user's other device
+        await sent(T0, device.id, { status: 'approved', decidedAt: T0 + 10 });
+        await sent(T0 - 600_000, device.id); // expired at T0, still pending in the table
+        await sent(T0, '+31612345678', { channel: 'sms' });
+        assert.deepEqual(
+          (await store.verifications.pendingForDevice(device, now)).map((v) => v.id),
+          [first.id, second.id],
+        );
+      });
+    });
+
     describe('onCommitted', () => {
       test('listeners hear the events of committed units only', async (t) => {
         const { store } = await freshStore(t, dialect);

@@ -13,6 +13,7 @@ import * as agents from './009-agents.ts';
 import * as webauthn from './010-webauthn.ts';
 import * as outboxByVerification from './011-outbox-by-verification.ts';
 import * as pushDeliveriesByTime from './012-push-deliveries-by-time.ts';
+import * as pendingByUser from './013-pending-by-user.ts';
 
 interface Migration {
   version: number;
@@ -34,6 +35,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: 'webauthn', up: webauthn.up },
   { version: 11, name: 'outbox-by-verification', up: outboxByVerification.up },
   { version: 12, name: 'push-deliveries-by-time', up: pushDeliveriesByTime.up },
+  { version: 13, name: 'pending-by-user', up: pendingByUser.up },
 ];
 
 /**
