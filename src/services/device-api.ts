@@ -1,4 +1,3 @@
-import { createPublicKey, verify } from 'node:crypto';
 import { responseSigningInput } from '../authenticator/signing-input.ts';
 import type { Device, Transport } from '../domain/device/device.ts';
 import { parseDevicePublicKey } from '../domain/device/keys.ts';
@@ -163,8 +162,7 @@ export function createDeviceApi(
       if (input.webauthn !== undefined) {
         await checkAssertion(device, input.webauthn, signed, input.userVerification);
       } else {
-        const key = createPublicKey({ key: device.publicJwk as Record<string, string>, format: 'jwk' });
-        const valid = verify('sha256', Buffer.from(signed, 'utf8'), { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(input.signature as string, 'base64url'));
+        const valid = await auth.verifiesWithDeviceKey(device, signed, Buffer.from(input.signature as string, 'base64url'));
         if (!valid) throw new OutbandError('invalid_response_signature', "the signature does not verify with this device's key over this request's fields; see docs/device-api.md");
       }
       const result = await verifications.respond(device, v, { decision: input.decision, method: input.userVerification, answer: input.answer });

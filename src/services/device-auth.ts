@@ -124,6 +124,18 @@ export function createDeviceAuth(deps: Pick<ServiceDeps, 'store' | 'clock'>, opt
       return device;
     },
 
+    /**
+     * Whether `signature` (ES256, the raw r‖s form) over `data` verifies with a paired device's
+     * key: the key imported once per node, as for its requests, and the check run on the thread
+     * pool, not on the event loop (an answer's signature, SEC-22).
+     */
+    async verifiesWithDeviceKey(device: Device, data: string, signature: Uint8Array): Promise<boolean> {
+      if (device.publicJwk === null) return false;
+      const key = await deviceKey(device.id, device.publicJwk as JWK);
+      if (!(key instanceof CryptoKey)) return false; // an EC public key always imports as one
+      return crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, signature, new TextEncoder().encode(data));
+    },
+
     /** The enrolment call is signed by the key it enrols (proof of possession); no device exists yet. */
     async authenticateEnrolment(request: DeviceRequest, publicJwk: Record<string, string>): Promise<void> {
       const jws = token(request);
