@@ -399,9 +399,11 @@ export function createVerificationService(
     /** Writes that go with a decision that changes the verification (a resend's message). */
     alongside: (next: Verification, now: number) => Write[] | Promise<Write[]> = () => [],
     ip: string | null = null,
+    /** The state the caller read just now, decided on in the first round instead of a read (its version guards it as any). */
+    justRead?: Verification,
   ): Promise<{ decision: Decision; before: Verification }> {
     for (let round = 0; round < MAX_DECISION_ROUNDS; round++) {
-      const before = await load(applicationId, id);
+      const before = round === 0 && justRead !== undefined ? justRead : await load(applicationId, id);
       const now = deps.clock.now();
       const decision = decide(before, input, now);
       if (decision.next === null) return { decision, before };
@@ -948,6 +950,9 @@ export function createVerificationService(
         v.id,
         { type: 'respond', deviceId: device.id, decision: input.decision, method: input.method, answer: input.answer, codeKey: deps.keys.codeKey, readBackCodeHmac: codeHmac(deps.keys.codeKey, v.id, readBackCode) },
         `device:${device.id}`,
+        undefined,
+        null,
+        v,
       );
       const outcome = decision.outcome;
       if (outcome.kind === 'closed') throw closedError(outcome.status, outcome.reason);
