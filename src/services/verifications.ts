@@ -396,18 +396,23 @@ export function createVerificationService(
     id: string,
     input: Input,
     actor: string,
-    /** Writes that go with a decision that changes the verification (a resend's message). */
-    alongside: (next: Verification, now: number) => Write[] | Promise<Write[]> = () => [],
-    ip: string | null = null,
-    /** The state the caller read just now, decided on in the first round instead of a read (its version guards it as any). */
-    justRead?: Verification,
+    extra: {
+      /** Writes that go with a decision that changes the verification (a resend's message). */
+      alongside?: (next: Verification, now: number) => Write[] | Promise<Write[]>;
+      ip?: string | null;
+      /** The state the caller read just now, decided on in the first round instead of a read (its version guards it as any). */
+      justRead?: Verification;
+      /** The application, when the caller has loaded it. */
+      app?: Application;
+    } = {},
   ): Promise<{ decision: Decision; before: Verification }> {
+    const { alongside = () => [], ip = null, justRead, app } = extra;
     for (let round = 0; round < MAX_DECISION_ROUNDS; round++) {
       const before = round === 0 && justRead !== undefined ? justRead : await load(applicationId, id);
       const now = deps.clock.now();
       const decision = decide(before, input, now);
       if (decision.next === null) return { decision, before };
-      const answered = input.type === 'check' || input.type === 'respond' ? await answerWrites(before, input, decision, now) : [];
+      const answered = input.type === 'check' || input.type === 'respond' ? await answerWrites(before, input, decision, now, app) : [];
       const writes: Write[] = [
           ...answered,
           { kind: 'verification.update', verification: decision.next, expectedVersion: before.version },
@@ -432,8 +437,8 @@ export function createVerificationService(
    * What an answer adds besides the decision: the usage counters' move from unused to used at
    * the first answer, and the fraud controls' failure and success counts.
    */
-  async function answerWrites(before: Verification, input: Input, decision: Decision, now: number): Promise<Write[]> {
-    const app = await deps.store.applications.byId(before.applicationId);
+  async function answerWrites(before: Verification, input: Input, decision: Decision, now: number, loaded?: Application): Promise<Write[]> {
+    const app = loaded ?? (await deps.store.applications.byId(before.applicationId));
     if (app === undefined) return [];
     const firstAnswer = before.attempts === 0 && before.push?.answeredBy == null;
     return [...(firstAnswer ? usage.answerWrites(before) : []), ...(await fraud.answerWrites(app, before, input, decision, now))];
@@ -903,7 +908,8 @@ export function createVerificationService(
       const started = performance.now();
       // Digits pass unchanged; a base32 pairing code is read as Crockford's alphabet reads it.
       const code = normalizeBase32Code(typed);
-      const { decision, before } = await apply(principal.applicationId, id, { type: 'check', code, codeKey: deps.keys.codeKey }, actorOf(principal), undefined, ip);
+      const app = await loadApplication(principal);
+      const { decision, before } = await apply(principal.applicationId, id, { type: 'check', code, codeKey: deps.keys.codeKey }, actorOf(principal), { ip, app });
       deps.metrics.checkDuration.observe({ channel: before.channel }, (performance.now() - started) / 1000);
       const outcome = decision.outcome;
       if (outcome.kind === 'closed') throw closedError(outcome.status, outcome.reason);
@@ -911,7 +917,7 @@ export function createVerificationService(
         throw new OutbandError('verification_awaiting_device', 'a push verification is answered on the device; only a read_back code, after the device approved, is checked here');
       }
       const now = deps.clock.now();
-      return { ...(await reported(decision.next ?? before, now)), valid: outcome.kind === 'approved' };
+      return { ...(await reported(decision.next ?? before, now, app)), valid: outcome.kind === 'approved' };
     },
 
     /** Push requests a device can answer now, oldest first. */
@@ -950,9 +956,7 @@ export function createVerificationService(
         v.id,
         { type: 'respond', deviceId: device.id, decision: input.decision, method: input.method, answer: input.answer, codeKey: deps.keys.codeKey, readBackCodeHmac: codeHmac(deps.keys.codeKey, v.id, readBackCode) },
         `device:${device.id}`,
-        undefined,
-        null,
-        v,
+        { justRead: v },
       );
       const outcome = decision.outcome;
       if (outcome.kind === 'closed') throw closedError(outcome.status, outcome.reason);
@@ -1034,7 +1038,7 @@ export function createVerificationService(
      * delivery of it finds it recorded and changes nothing.
      */
     async checkReply(v: Verification, code: string, actor: string, alongside: Write[]): Promise<Decision['outcome']> {
-      const { decision } = await apply(v.applicationId, v.id, { type: 'check', code, codeKey: deps.keys.codeKey }, actor, () => alongside);
+      const { decision } = await apply(v.applicationId, v.id, { type: 'check', code, codeKey: deps.keys.codeKey }, actor, { alongside: () => alongside });
       return decision.outcome;
     },
 
@@ -1063,16 +1067,18 @@ export function createVerificationService(
         { type: 'resend', codeHmac: codeHmac(deps.keys.codeKey, id, code), channel, recipient, policy: RESEND, callerHmac: missed?.callerHmac ?? null },
         actorOf(principal),
         // The new code replaces the old in every message not yet sent, so those go: a resend ends the workflow.
-        (next, now) => {
-          const step: MessageStep = { channel, recipient, provider, index: 0, sendAt: now, own, ...(missed === null ? {} : { callerId: missed.from }) };
-          let message: Write;
-          try {
-            message = messageWrite(app, next, code, now, step);
-          } catch {
-            // The request's parameters are not kept, so an own template that needs them gives way to the built-in one.
-            message = messageWrite(app, next, code, now, { ...step, own: null });
-          }
-          return [{ kind: 'delivery.cancelQueued', verificationId: id, now }, message];
+        {
+          alongside: (next, now) => {
+            const step: MessageStep = { channel, recipient, provider, index: 0, sendAt: now, own, ...(missed === null ? {} : { callerId: missed.from }) };
+            let message: Write;
+            try {
+              message = messageWrite(app, next, code, now, step);
+            } catch {
+              // The request's parameters are not kept, so an own template that needs them gives way to the built-in one.
+              message = messageWrite(app, next, code, now, { ...step, own: null });
+            }
+            return [{ kind: 'delivery.cancelQueued', verificationId: id, now }, message];
+          },
         },
       );
       const outcome = decision.outcome;
