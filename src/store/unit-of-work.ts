@@ -10,7 +10,7 @@ import { numberEvents, userIdFor } from './event-sequence.ts';
 import { fromDelivery, fromDevice, fromUser, fromVerification } from './rows.ts';
 import { applyWebhookWrite, fanOutWebhooks, hasEnabledEndpoint, WEBHOOKS_QUEUED, type WebhookWrite } from './webhooks.ts';
 import type { Tables } from './schema.ts';
-import { insertRow, runStatement, statement, updateRows } from './statements.ts';
+import { insertRow, runStatement, shaped, statement, updateRows } from './statements.ts';
 
 export interface StoredTemplate {
   applicationId: string;
@@ -160,7 +160,9 @@ export interface Applied {
 
 /** Applies a unit's writes in order inside an open transaction; throws ConflictError on a stale guard. */
 export async function applyWrites(trx: Transaction<Tables> | Kysely<Tables>, unit: UnitOfWork, dialect: Dialect): Promise<Applied> {
-  for (const write of unit.writes) {
+  const writes = unit.writes;
+  for (let i = 0; i < writes.length; i++) {
+    const write = writes[i]!;
     switch (write.kind) {
       // The statements of every verification are run as written SQL (src/store/statements.ts).
       case 'verification.insert':
@@ -354,9 +356,16 @@ export async function applyWrites(trx: Transaction<Tables> | Kysely<Tables>, uni
           .execute();
         break;
       }
-      case 'fraud.mark':
-        await insertRow(trx, dialect, 'fraud_marks', { application_id: write.applicationId, key: write.key, at: write.at });
+      case 'fraud.mark': {
+        // A start leaves several marks, one after the other: one statement for them all.
+        let end = i + 1;
+        while (writes[end]?.kind === 'fraud.mark') end++;
+        const marks = writes.slice(i, end) as Array<Extract<Write, { kind: 'fraud.mark' }>>;
+        const s = shaped(`fraud marks ${marks.length}`, () => `insert into fraud_marks (application_id, "key", at) values ${marks.map(() => '(?, ?, ?)').join(', ')}`);
+        await runStatement(trx, dialect, s, marks.flatMap((m) => [m.applicationId, m.key, m.at]));
+        i = end - 1;
         break;
+      }
       case 'fraud.clear':
         await trx.deleteFrom('fraud_marks').where('application_id', '=', write.applicationId).where('key', '=', write.key).execute();
         break;

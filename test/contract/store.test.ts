@@ -327,6 +327,23 @@ function storeContract(dialect: 'sqlite' | 'postgres'): void {
       });
     });
 
+    describe('fraud marks', () => {
+      test('several marks of one unit all count, in order with a clear among them', async (t) => {
+        const { store } = await freshStore(t, dialect);
+        const app = await newApplication(store);
+        const mark = (key: string, at: number): Write => ({ kind: 'fraud.mark', applicationId: app.id, key, at });
+        const writes: Write[] = [mark('a', T0), mark('b', T0 + 1), mark('a', T0 + 2), { kind: 'fraud.clear', applicationId: app.id, key: 'a' }, mark('a', T0 + 3), mark('c', T0 + 4)];
+        assert.deepEqual(await store.commit({ writes }), { ok: true });
+        const counts = await store.fraud.counts(app.id, ['a', 'b', 'c', 'd'].map((key) => ({ key, since: T0 - 1 })));
+        assert.deepEqual(Object.fromEntries(counts), {
+          a: { count: 1, oldest: T0 + 3 },
+          b: { count: 1, oldest: T0 + 1 },
+          c: { count: 1, oldest: T0 + 4 },
+          d: { count: 0, oldest: null },
+        });
+      });
+    });
+
     describe('push requests', () => {
       test("a device's pending push requests: pending, not expired, sent to it, oldest first; not its user's others", async (t) => {
         const { store } = await freshStore(t, dialect);
