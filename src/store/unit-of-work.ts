@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Application } from '../domain/application.ts';
 import type { Delivery, DeliveryStatus } from '../domain/delivery.ts';
 import type { Device } from '../domain/device/device.ts';
@@ -263,9 +263,7 @@ export async function applyWrites(trx: Transaction<Tables> | Kysely<Tables>, uni
         await trx.insertInto('device_nonces').values({ device_id: write.deviceId, jti: write.jti, expires_at: write.expiresAt }).execute();
         break;
       case 'wake':
-        if (dialect === 'postgres') {
-          await sql`select pg_notify(${NOTIFY_CHANNEL}, ${JSON.stringify({ subject_id: write.subjectId })})`.execute(trx);
-        }
+        if (dialect === 'postgres') await notifySubject(trx, dialect, write.subjectId);
         break;
       case 'template.put': {
         const t = write.template;
@@ -469,7 +467,7 @@ async function appendEvents(trx: Transaction<Tables> | Kysely<Tables>, unit: Uni
       if (rows[0]!.fan_out) queued += await fanOutWebhooks(trx, e, r.app_seq, r.user_id);
     }
     // The leader's dispatcher may run on another node: it hears of the messages at the COMMIT.
-    if (queued > 0) await runStatement(trx, dialect, NOTIFY, [NOTIFY_CHANNEL, JSON.stringify({ subject_id: WEBHOOKS_QUEUED })]);
+    if (queued > 0) await notifySubject(trx, dialect, WEBHOOKS_QUEUED);
     return queued > 0;
   }
   const fannedOut = new Set<string>();
@@ -483,6 +481,11 @@ async function appendEvents(trx: Transaction<Tables> | Kysely<Tables>, unit: Uni
 }
 
 const NOTIFY = statement('select pg_notify(?, ?)');
+
+/** PostgreSQL: wakes a subject on every node at the COMMIT (an event's own NOTIFY is in EVENT_NOTIFIED). */
+async function notifySubject(trx: Transaction<Tables> | Kysely<Tables>, dialect: Dialect, subjectId: string): Promise<void> {
+  await runStatement(trx, dialect, NOTIFY, [NOTIFY_CHANNEL, JSON.stringify({ subject_id: subjectId })]);
+}
 
 /** A verification's messages still queued are not sent: it ended, or a resend replaces them. */
 const CANCEL_QUEUED_DELIVERIES = statement("update deliveries set status = 'cancelled', sealed_message = null, updated_at = ? where verification_id = ? and status = 'queued'");
