@@ -2,7 +2,11 @@
  * Where a CPU profile (node --cpu-prof) spent its time: self time summed per function and per
  * file, the top entries printed. Used to find what costs most on a benchmark's hot path.
  *
- *   node_modules/.bin/node bench/cpuprofile.ts FILE.cpuprofile [top=30]
+ *   node_modules/.bin/node bench/cpuprofile.ts FILE.cpuprofile [top=30] [--window FROM,TO]
+ *
+ * `--window`: only the samples taken between two readings of the monotonic clock, in µs (as
+ * `process.hrtime.bigint() / 1000n` gives them in any process of the machine; V8's profiler
+ * times its samples on the same clock), e.g. the window a benchmark prints for its burst.
  */
 import { readFileSync } from 'node:fs';
 import { isMain, printTable, round } from './lib/report.ts';
@@ -127,16 +131,36 @@ export function summarize(profile: CpuProfile, top = 30): ProfileSummary {
   return { totalMs: round(total / 1000, 1), byFunction: ranked(fn), inclusive: ranked(inclusive), byFile: ranked(file), byArea: ranked(area) };
 }
 
+/** The profile with only the samples taken from `fromUs` to `toUs` (monotonic µs). */
+export function within(profile: CpuProfile, fromUs: number, toUs: number): CpuProfile {
+  const samples: number[] = [];
+  const timeDeltas: number[] = [];
+  let at = profile.startTime;
+  for (let i = 0; i < profile.samples.length; i++) {
+    at += profile.timeDeltas[i] ?? 0;
+    if (at < fromUs || at > toUs) continue;
+    samples.push(profile.samples[i]!);
+    timeDeltas.push(profile.timeDeltas[i] ?? 0);
+  }
+  return { ...profile, samples, timeDeltas, startTime: fromUs, endTime: toUs };
+}
+
 if (isMain(import.meta)) {
+  const windowAt = process.argv.indexOf('--window');
+  const window = windowAt < 0 ? null : (process.argv.splice(windowAt, 2)[1] ?? '').split(',').map(Number);
+  const read = (path: string): CpuProfile => {
+    const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
+    return window === null ? profile : within(profile, window[0]!, window[1]!);
+  };
   const file = process.argv[2];
   if (!file) throw new Error('usage: bench/cpuprofile.ts FILE.cpuprofile [top] | FILE --callers NAME [depth]');
   if (process.argv[3] === '--callers') {
     const needle = process.argv[4] ?? '';
-    const rows = callers(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, needle, Number(process.argv[5] ?? 4));
+    const rows = callers(read(file), needle, Number(process.argv[5] ?? 4));
     printTable(`callers of ${needle} (inclusive time per calling stack)`, rows.map((e) => ({ stack: e.name, ms: e.ms, '%': e.share })));
     process.exit(0);
   }
-  const summary = summarize(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, Number(process.argv[3] ?? 30));
+  const summary = summarize(read(file), Number(process.argv[3] ?? 30));
   const rows = (list: ProfileSummary['byFunction']) => list.map((e) => ({ name: e.name, 'self ms': e.ms, '%': e.share }));
   printTable(`${file}: ${summary.totalMs} ms sampled — by area`, rows(summary.byArea));
   printTable('by file', rows(summary.byFile));

@@ -281,6 +281,7 @@ async function runPhase(
   note(`${phase}: all open after ${Math.round(openMs)} ms; checking the codes`);
   // Their own connections, closed afterwards, so the next phase starts from the same descriptors.
   const checker = new Pool(server.baseUrl, { connections: verifications.length });
+  const windowFrom = process.hrtime.bigint() / 1000n;
   const sentAt = now();
   const ackAt = await Promise.all(
     verifications.map(async (v) => {
@@ -305,7 +306,8 @@ async function runPhase(
     await sleep(50);
     progress = await progressOf(assignments);
   } while (progress.heard + failed(progress) < total && Date.now() < heardDeadline);
-  note(`${phase}: ${progress.heard} heard, ${failed(progress)} failed`);
+  // The window of the checks and the wake-ups, on the clock of a CPU profile's samples (bench/cpuprofile.ts --window).
+  note(`${phase}: ${progress.heard} heard, ${failed(progress)} failed; window ${windowFrom},${process.hrtime.bigint() / 1000n}`);
   const arrivals = await Promise.all(assignments.map(async (a) => ({ kind: a.job.kind, ...(await a.client.ask<WaiterArrivals>('collect')) })));
   await Promise.all(assignments.map((a) => a.client.ask('close')));
   // Let the server see the connections go before the next phase measures its idle RSS.
