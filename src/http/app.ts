@@ -137,8 +137,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Strict bodies: no type coercion (AJV's default would turn null into ""); params and
   // query strings are still converted from their text.
   app.setValidatorCompiler(validatorOnFirstUse(TypeBoxValidatorCompiler));
-  app.addHook('onSend', async (request, reply) => {
+  // Set as the request arrives, by a synchronous hook: every answer carries it (errors keep the
+  // headers set before them), without a promise per reply as an async onSend hook costs.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
   app.addHook('preValidation', async (request) => {
     const where = nulPath(request.body, 'body') ?? nulPath(request.query, 'querystring');

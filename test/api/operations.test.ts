@@ -30,6 +30,32 @@ for (const dialect of dialects()) {
   });
 }
 
+test('every answer carries its request id in X-Request-Id: a caller\'s short plain one is kept, anything else replaced', async (t) => {
+  const server = await startTestServer({ env: { OUTBAND_WORKERS: 'false' } });
+  t.after(() => server.close());
+  const app = server.runtime.app;
+  const tenant = await server.tenant();
+  const ids = new Set<string>();
+  for (const res of [
+    await app.inject('/healthz'),
+    await tenant.request('POST', '/v1/verifications', { channel: 'sms', to: '+31612345678' }),
+    await app.inject('/no-such-route'),
+    await app.inject('/v1/users'), // no token
+  ]) {
+    const id = String(res.headers['x-request-id']);
+    assert.match(id, /^req_[A-Za-z0-9_-]{12}$/, `${res.statusCode} ${res.body}`);
+    ids.add(id);
+  }
+  assert.equal(ids.size, 4, 'a new id per request');
+  const kept = await app.inject({ url: '/healthz', headers: { 'x-request-id': 'lb-7f3a.42:9' } });
+  assert.equal(kept.headers['x-request-id'], 'lb-7f3a.42:9');
+  // A header that could forge a log line or smuggle text is not echoed.
+  for (const given of ['a b', 'x'.repeat(65), 'id\u00e9', '']) {
+    const replaced = await app.inject({ url: '/healthz', headers: { 'x-request-id': given } });
+    assert.match(String(replaced.headers['x-request-id']), /^req_/, JSON.stringify(given));
+  }
+});
+
 test('graceful shutdown: a long-poll in flight answers with the current state, then the server stops', async (t) => {
   const server = await startTestServer({ env: { OUTBAND_WORKERS: 'false' } });
   let closed = false;

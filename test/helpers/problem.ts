@@ -17,7 +17,8 @@ const INTERNALS = /\bat [\w.<>]+ \(|node:internal|\/src\/|\.ts:\d+|SQLITE_|synta
 
 /**
  * Asserts an RFC 9457 problem answer: the status, application/problem+json, the registry's
- * code and title, a non-empty detail and no internal text. Answers the body.
+ * code and title, a non-empty detail, the request id as instance and in X-Request-Id, and no
+ * internal text. Answers the body.
  */
 export function assertProblem(res: LightMyRequestResponse, status: number, code?: string, context = ''): ProblemBody {
   const where = `${context ? `${context}: ` : ''}${res.statusCode} ${res.body.slice(0, 300)}`;
@@ -35,6 +36,8 @@ export function assertProblem(res: LightMyRequestResponse, status: number, code?
   assert.equal(typeof body.detail, 'string', where);
   assert.ok(body.detail.length > 0, `${where}: empty detail`);
   assert.equal(typeof body.instance, 'string', where);
+  // docs/errors.md: `instance` is the request id, also in the X-Request-Id header.
+  assert.equal(res.headers['x-request-id'], body.instance, `${where}: X-Request-Id is not the problem's instance`);
   assert.doesNotMatch(res.body, INTERNALS, `${where}: internal text in the answer`);
   return body;
 }

@@ -31,6 +31,8 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: OutbandError): FastifyReply {
   const { status, code, detail, extra } = error;
+  // Set here as well: the router's own errors (frameworkErrors) answer before any hook runs.
+  reply.header('x-request-id', request.id);
   if (typeof extra['retry_after'] === 'number') reply.header('retry-after', String(extra['retry_after']));
   if (code === 'invalid_token') reply.header('www-authenticate', 'Bearer error="invalid_token"');
   if (code === 'insufficient_scope') reply.header('www-authenticate', `Bearer error="insufficient_scope", scope="${String(extra['scope'] ?? '')}"`);
