@@ -8,7 +8,17 @@ import type { Tables } from '../schema.ts';
 export interface SqliteOptions {
   /** FULL (default) survives a power cut; NORMAL survives a process crash only. */
   synchronous?: 'FULL' | 'NORMAL';
+  /** The WAL file is cut back to this size when it starts over (default WAL_SIZE_LIMIT_BYTES). */
+  walSizeLimitBytes?: number;
 }
+
+/**
+ * The WAL file keeps the size of its longest stretch between checkpoints unless told otherwise:
+ * one bulk import or sweep would hold its gigabyte of disk for good. Cut back when the WAL
+ * starts over, to a size an everyday load never reaches (its WAL stays under about 25 MiB), so
+ * the file is not shrunk and grown again at every restart.
+ */
+export const WAL_SIZE_LIMIT_BYTES = 64 * 2 ** 20;
 
 /** Prepared statements kept per connection; past this the oldest is dropped. */
 const STATEMENT_CACHE_SIZE = 500;
@@ -211,7 +221,7 @@ export function openSqlite(path: string, options: SqliteOptions = {}): { db: Kys
   // memory: otherwise past 64 KiB it goes to a temporary file, two writes per page a unit changes
   // (a third of the writes a commit made). It is emptied as each unit's savepoint is released.
   const offLoopSync = (options.synchronous ?? 'FULL') === 'FULL' && path !== ':memory:';
-  raw.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${offLoopSync ? 'NORMAL' : (options.synchronous ?? 'FULL')}; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;`);
+  raw.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${offLoopSync ? 'NORMAL' : (options.synchronous ?? 'FULL')}; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = ${Math.trunc(options.walSizeLimitBytes ?? WAL_SIZE_LIMIT_BYTES)};`);
   const writes = { since: false };
   const durable = offLoopSync ? walSync(`${resolve(path)}-wal`, writes) : null;
   return { db: new Kysely<Tables>({ dialect: new FifoSqliteDialect({ database: asKyselySqlite(raw, writes) }, durable) }), raw };
