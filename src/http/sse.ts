@@ -9,11 +9,26 @@ export interface EventStream {
   send(event: string | null, data: unknown, id?: string): void;
   /** As send, with the data already JSON (one line: JSON.stringify never writes a newline). */
   sendJson(event: string | null, json: string, id?: string): void;
+  /** An event already encoded by `encodeEvent`: streams that send the same event share its bytes. */
+  sendEncoded(bytes: Buffer): void;
   /** Ends the stream; `closed` resolves. */
   end(): void;
   /** Resolves when the stream ends, from either side. */
   closed: Promise<void>;
   readonly isClosed: boolean;
+}
+
+function eventText(event: string | null, json: string, id: string | undefined): string {
+  return `${id === undefined ? '' : `id: ${id}\n`}${event === null ? '' : `event: ${event}\n`}data: ${json}\n\n`;
+}
+
+/**
+ * An event as the bytes a stream writes. Many streams woken by one change send the same event:
+ * encoded once, each write is a copy of bytes, where a text would be joined, measured and encoded
+ * again per stream (masked addresses make the JSON two-byte text, slow to measure and encode).
+ */
+export function encodeEvent(event: string | null, json: string, id?: string): Buffer {
+  return Buffer.from(eventText(event, json, id), 'utf8');
 }
 
 /**
@@ -49,11 +64,14 @@ export function openEventStream(reply: FastifyReply, shutdown: AbortSignal): Eve
   forgetShutdown = onAbort(shutdown, end);
   const sendJson = (event: string | null, json: string, id?: string) => {
     if (isClosed) return;
-    raw.write(`${id === undefined ? '' : `id: ${id}\n`}${event === null ? '' : `event: ${event}\n`}data: ${json}\n\n`);
+    raw.write(eventText(event, json, id));
   };
   return {
     send: (event, data, id) => sendJson(event, JSON.stringify(data), id),
     sendJson,
+    sendEncoded: (bytes) => {
+      if (!isClosed) raw.write(bytes);
+    },
     end,
     closed,
     get isClosed() {

@@ -1,14 +1,18 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import type { VerificationService } from '../../services/verifications.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { openEventStream } from '../sse.ts';
+import { encodeEvent, openEventStream } from '../sse.ts';
 import { problems } from '../schemas/common.ts';
 import { CheckBody, CheckResult, ResendBody, VerificationDetail, VerificationParams, VerificationStartBody, VerificationStarted, VerificationView, WaitQuery } from '../schemas/verifications.ts';
 
 // Every response about a verification (start, read, stream, check, resend, cancel) carries its
 // assurance report: the service builds it into the view, from the application it has loaded.
 export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: VerificationService; shutdown: AbortSignal }> = async (app, { verifications, shutdown }) => {
-  const serializedViews = new WeakMap<object, string>();
+  // The long-polls and streams woken by one change get the same view object: its answer and its
+  // event are encoded once for all of them (see encodeEvent).
+  const encodedViews = new WeakMap<object, Buffer>();
+  const encodedEvents = new WeakMap<object, Buffer>();
   app.post(
     '/',
     {
@@ -42,15 +46,14 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: Veri
     },
     async (request, reply) => {
       const view = await verifications.get(principalOf(request), request.params.id, request.query.wait ?? 0);
-      // The long-polls woken by one change get the same view object: serialised once for all of them.
-      let json = serializedViews.get(view);
-      if (json === undefined) {
-        json = reply.serialize(view) as string;
-        serializedViews.set(view, json);
+      let body = encodedViews.get(view);
+      if (body === undefined) {
+        body = Buffer.from(reply.serialize(view) as string, 'utf8');
+        encodedViews.set(view, body);
       }
-      const text = json;
-      // A reply serializer of its own makes Fastify leave the content type to the route.
-      return reply.type('application/json; charset=utf-8').serializer(() => text).send(view);
+      // Bytes are sent as they are (the typed reply knows only the schema's object), after the
+      // response schema's serialisation above.
+      return (reply as FastifyReply).type('application/json; charset=utf-8').send(body);
     },
   );
 
@@ -72,7 +75,16 @@ export const verificationRoutes: FastifyPluginAsyncTypebox<{ verifications: Veri
       // Looked up before the stream opens, so an unknown id is still a 404; the first event reads the view.
       await verifications.ensureExists(principal, request.params.id);
       const stream = openEventStream(reply, shutdown);
-      await verifications.follow(principal, request.params.id, (_view, json) => stream.sendJson('status', json), stream.closed);
+      await verifications.follow(
+        principal,
+        request.params.id,
+        (view, json) => {
+          let bytes = encodedEvents.get(view);
+          if (bytes === undefined) encodedEvents.set(view, (bytes = encodeEvent('status', json)));
+          stream.sendEncoded(bytes);
+        },
+        stream.closed,
+      );
       stream.end();
     },
   );
