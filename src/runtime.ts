@@ -111,7 +111,8 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
   store.onCommitted((_events, woken) => notifier.publish(woken));
 
   const metrics = createMetrics();
-  const outbox = createOutboxService({ store, clock, random, keys });
+  const shutdown = new AbortController();
+  const outbox = createOutboxService({ store, clock, random, keys, notifier }, { shutdown: shutdown.signal });
   const providers = new Map<string, ProviderInstances>();
   const receipts = createReceiptService({ store, clock, random, logger });
   // Providers report inbound SMS as soon as they run; the service exists once verifications do.
@@ -142,7 +143,6 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
   }
 
   const deps = { store, clock, random, keys, notifier, metrics, logger, providers };
-  const shutdown = new AbortController();
   const worker = createDeliveryWorker(deps, { leaseMs: config.deliveryLeaseMs });
   const webhookTargets = { allowInsecure: config.webhooksAllowInsecure, resolver: overrides.webhookResolver ?? systemResolver };
   const webhookDispatcher = createWebhookDispatcher(deps, { ...webhookTargets, timeoutMs: config.webhookTimeoutMs, userAgent: `Outband-Webhooks/${VERSION}` });

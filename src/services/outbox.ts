@@ -1,4 +1,5 @@
 import { seal, unseal } from '../domain/codes/keys.ts';
+import { onAbort } from '../events/on-abort.ts';
 import { newId } from '../domain/random.ts';
 import type { RenderedMessage } from '../domain/templates/render.ts';
 import type { OutboxSink } from '../providers/types.ts';
@@ -15,11 +16,45 @@ export interface OutboxItem {
   created_at: string;
 }
 
+export interface OutboxFilter {
+  limit: number;
+  verificationId?: string;
+  to?: string;
+}
+
+/**
+ * What a message stored for an application (and its verification) wakes: the waits on a
+ * verification's messages, and those on the application's (any message, or to a recipient).
+ * The ids' prefixes keep the subjects apart from each other and from the ids themselves.
+ */
+export function outboxSubject(applicationOrVerificationId: string): string {
+  return `outbox:${applicationOrVerificationId}`;
+}
+
 /**
  * The development outbox: what the outbox provider "sends" is kept here, sealed like any
- * stored message, and read back only by the application it belongs to.
+ * stored message, and read back only by the application it belongs to. A reader may wait for
+ * a message that is not there yet (a test harness waiting for its SMS): it is woken when one
+ * is stored, on this node or another (the store's wake-ups).
  */
-export function createOutboxService(deps: Pick<ServiceDeps, 'store' | 'clock' | 'random' | 'keys'>) {
+export function createOutboxService(deps: Pick<ServiceDeps, 'store' | 'clock' | 'random' | 'keys' | 'notifier'>, options: { shutdown: AbortSignal }) {
+  async function read(applicationId: string, filter: OutboxFilter): Promise<OutboxItem[]> {
+    const messages = await deps.store.outbox.list(applicationId, filter);
+    return messages.map((m) => {
+      const content = JSON.parse(unseal(deps.keys.sealKey, m.sealedMessage)) as RenderedMessage;
+      return {
+        id: m.id,
+        verification_id: m.verificationId,
+        channel: m.channel,
+        to: m.recipient,
+        subject: content.subject ?? null,
+        body: content.text,
+        html: content.html ?? null,
+        created_at: new Date(m.createdAt).toISOString(),
+      };
+    });
+  }
+
   const sink: OutboxSink = {
     async record(message) {
       const content: RenderedMessage = { text: message.text };
@@ -39,6 +74,8 @@ export function createOutboxService(deps: Pick<ServiceDeps, 'store' | 'clock' | 
               createdAt: deps.clock.now(),
             },
           },
+          { kind: 'wake', subjectId: outboxSubject(message.reference.applicationId) },
+          ...(message.reference.verificationId === null ? [] : [{ kind: 'wake' as const, subjectId: outboxSubject(message.reference.verificationId) }]),
         ],
       });
       if (!result.ok) throw new Error(`outbox: ${result.reason}`);
@@ -47,21 +84,32 @@ export function createOutboxService(deps: Pick<ServiceDeps, 'store' | 'clock' | 
 
   return {
     sink,
-    async list(applicationId: string, options: { limit: number; verificationId?: string; to?: string }): Promise<OutboxItem[]> {
-      const messages = await deps.store.outbox.list(applicationId, options);
-      return messages.map((m) => {
-        const content = JSON.parse(unseal(deps.keys.sealKey, m.sealedMessage)) as RenderedMessage;
-        return {
-          id: m.id,
-          verification_id: m.verificationId,
-          channel: m.channel,
-          to: m.recipient,
-          subject: content.subject ?? null,
-          body: content.text,
-          html: content.html ?? null,
-          created_at: new Date(m.createdAt).toISOString(),
-        };
-      });
+    /**
+     * The messages, newest first. With `waitSeconds`, when none matches yet, waits until one is
+     * stored (or the wait ends, or the server stops) and answers what matches then.
+     */
+    async list(applicationId: string, filter: OutboxFilter, waitSeconds = 0): Promise<OutboxItem[]> {
+      const first = await read(applicationId, filter);
+      if (first.length > 0 || waitSeconds <= 0 || options.shutdown.aborted) return first;
+      const deadline = deps.clock.now() + waitSeconds * 1000;
+      let wake = () => {};
+      const unsubscribe = deps.notifier.subscribe(outboxSubject(filter.verificationId ?? applicationId), () => wake());
+      const forgetShutdown = onAbort(options.shutdown, () => wake());
+      try {
+        for (;;) {
+          const woken = new Promise<void>((resolve) => (wake = resolve));
+          // Read again now that a message cannot be missed: one may have come before the subscription.
+          const items = await read(applicationId, filter);
+          const left = deadline - deps.clock.now();
+          if (items.length > 0 || left <= 0 || options.shutdown.aborted) return items;
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([woken, new Promise<void>((resolve) => (timer = setTimeout(resolve, left)))]);
+          clearTimeout(timer);
+        }
+      } finally {
+        unsubscribe();
+        forgetShutdown();
+      }
     },
   };
 }
