@@ -1,4 +1,4 @@
-import { CompiledQuery, type Kysely, type QueryResult, type Selectable, type Transaction } from 'kysely';
+import { createQueryId, RawNode, type CompiledQuery, type Kysely, type QueryResult, type Selectable, type Transaction } from 'kysely';
 import type { Dialect } from './database.ts';
 import type { Tables } from './schema.ts';
 
@@ -16,19 +16,35 @@ type Executor = Transaction<Tables> | Kysely<Tables>;
 export interface Statement {
   readonly sqlite: string;
   readonly postgres: string;
+  /** Kysely's node for each text, made once (CompiledQuery.raw makes and freezes one per call). */
+  readonly nodes: { readonly sqlite: RawNode; readonly postgres: RawNode };
 }
 
 export function statement(text: string): Statement {
   let n = 0;
-  return { sqlite: text, postgres: text.replace(/\?/g, () => `$${++n}`) };
+  const postgres = text.replace(/\?/g, () => `$${++n}`);
+  return { sqlite: text, postgres, nodes: { sqlite: RawNode.createWithSql(text), postgres: RawNode.createWithSql(postgres) } };
 }
 
+/** A statement whose SQLite text says more than the portable one (an index to use, say). */
+export function withSqliteText(portable: string, sqlite: string): Statement {
+  const s = statement(portable);
+  return { ...s, sqlite, nodes: { ...s.nodes, sqlite: RawNode.createWithSql(sqlite) } };
+}
+
+/**
+ * One id for every written statement: Kysely hands a query's id only to plugins, and the store
+ * has none (with a plugin, each query would need its own).
+ */
+const WRITTEN = createQueryId();
+
 export function runStatement<Row>(db: Executor, dialect: Dialect, s: Statement, parameters: readonly unknown[]): Promise<QueryResult<Row>> {
-  return db.executeQuery<Row>(CompiledQuery.raw(dialect === 'postgres' ? s.postgres : s.sqlite, [...parameters]));
+  const query: CompiledQuery<Row> = { sql: s[dialect], query: s.nodes[dialect], parameters, queryId: WRITTEN };
+  return db.executeQuery<Row>(query);
 }
 
 /** Rows changed by an insert, update or delete (0 when the driver did not say). */
-function changedRows(result: QueryResult<unknown>): number {
+export function changedRows(result: QueryResult<unknown>): number {
   return Number(result.numAffectedRows ?? 0n);
 }
 

@@ -13,7 +13,7 @@ import { createEventLog } from './event-log.ts';
 import { migrate } from './migrations/index.ts';
 import { toApplication, toDelivery, toDevice, toEvent, toUser, toVerification } from './rows.ts';
 import type { ApiClientsTable, SigningKeysTable, Tables } from './schema.ts';
-import { placeholders, runStatement, selectWhere, shaped, statement, type Statement } from './statements.ts';
+import { placeholders, runStatement, selectWhere, shaped, statement, withSqliteText, type Statement } from './statements.ts';
 import { eventsOf, wokenBy, type CommitResult, type OutboxMessage, type StoredPolicy, type StoredTemplate, type UnitOfWork } from './unit-of-work.ts';
 import { WEBHOOKS_QUEUED } from './webhooks.ts';
 
@@ -72,10 +72,10 @@ function pendingForDeviceSql(indexedBy: (index: string) => string): string {
     'order by v.created_at, v.id'
   );
 }
-const PENDING_FOR_DEVICE: Statement = {
-  sqlite: pendingForDeviceSql((index) => ` indexed by ${index}`),
-  postgres: statement(pendingForDeviceSql(() => '')).postgres,
-};
+const PENDING_FOR_DEVICE: Statement = withSqliteText(
+  pendingForDeviceSql(() => ''),
+  pendingForDeviceSql((index) => ` indexed by ${index}`),
+);
 
 export type UserLookup = { email: string } | { phone: string } | { externalId: string };
 

@@ -10,7 +10,7 @@ import { numberEvents, userIdFor } from './event-sequence.ts';
 import { fromDelivery, fromDevice, fromUser, fromVerification } from './rows.ts';
 import { applyWebhookWrite, fanOutWebhooks, hasEnabledEndpoint, WEBHOOKS_QUEUED, type WebhookWrite } from './webhooks.ts';
 import type { Tables } from './schema.ts';
-import { insertRow, runStatement, shaped, statement, updateRows } from './statements.ts';
+import { changedRows, insertRow, runStatement, shaped, statement, updateRows } from './statements.ts';
 
 export interface StoredTemplate {
   applicationId: string;
@@ -322,36 +322,26 @@ export async function applyWrites(trx: Transaction<Tables> | Kysely<Tables>, uni
         break;
       case 'usage.reserve': {
         const c = write.counter;
-        const result = await trx
-          .insertInto('usage_counters')
-          .values({ application_id: c.applicationId, subject: c.subject, channel: c.channel, day: c.day, used: 0, unused: 1 })
-          .onConflict((oc) =>
-            oc
-              .columns(['application_id', 'subject', 'channel', 'day'])
-              .doUpdateSet((eb) => ({ unused: eb('usage_counters.unused', '+', 1) }))
-              .where((eb) => {
-                const guards = [];
-                if (write.max.unused !== undefined) guards.push(eb('usage_counters.unused', '<', write.max.unused));
-                if (write.max.used !== undefined) guards.push(eb('usage_counters.used', '<', write.max.used));
-                if (write.max.total !== undefined) guards.push(eb(eb('usage_counters.used', '+', eb.ref('usage_counters.unused')), '<', write.max.total));
-                return eb.and(guards);
-              }),
-          )
-          .executeTakeFirst();
-        if ((result.numInsertedOrUpdatedRows ?? 0n) !== 1n) throw new LimitError(write.limit);
+        const { max } = write;
+        // The counter takes one more unused verification only while it is under every limit given.
+        const limits = (['unused', 'used', 'total'] as const).filter((kind) => max[kind] !== undefined);
+        const s = shaped(`usage.reserve ${limits.join(',')}`, () => {
+          const guards = limits.map((kind) =>
+            kind === 'total' ? 'usage_counters.used + usage_counters.unused < ?' : `usage_counters.${kind} < ?`,
+          );
+          return (
+            'insert into usage_counters (application_id, subject, channel, day, used, unused) values (?, ?, ?, ?, 0, 1) ' +
+            'on conflict (application_id, subject, channel, day) do update set unused = usage_counters.unused + 1' +
+            (guards.length > 0 ? ` where ${guards.join(' and ')}` : '')
+          );
+        });
+        const counted = await runStatement(trx, dialect, s, [c.applicationId, c.subject, c.channel, c.day, ...limits.map((kind) => max[kind])]);
+        if (changedRows(counted) !== 1) throw new LimitError(write.limit);
         break;
       }
       case 'usage.answer': {
         const c = write.counter;
-        await trx
-          .updateTable('usage_counters')
-          .set((eb) => ({ unused: eb('unused', '-', 1), used: eb('used', '+', 1) }))
-          .where('application_id', '=', c.applicationId)
-          .where('subject', '=', c.subject)
-          .where('channel', '=', c.channel)
-          .where('day', '=', c.day)
-          .where('unused', '>', 0)
-          .execute();
+        await runStatement(trx, dialect, USAGE_ANSWERED, [c.applicationId, c.subject, c.channel, c.day]);
         break;
       }
       case 'fraud.mark': {
@@ -488,6 +478,10 @@ async function notifySubject(trx: Transaction<Tables> | Kysely<Tables>, dialect:
 }
 
 /** A verification's messages still queued are not sent: it ended, or a resend replaces them. */
+/** An unused verification of the counter's answered: it counts as used. */
+const USAGE_ANSWERED = statement(
+  'update usage_counters set unused = unused - 1, used = used + 1 where application_id = ? and subject = ? and channel = ? and day = ? and unused > 0',
+);
 const CANCEL_QUEUED_DELIVERIES = statement("update deliveries set status = 'cancelled', sealed_message = null, updated_at = ? where verification_id = ? and status = 'queued'");
 
 /**
