@@ -77,6 +77,17 @@ const PENDING_FOR_DEVICE: Statement = withSqliteText(
   pendingForDeviceSql((index) => ` indexed by ${index}`),
 );
 
+/**
+ * Messages due to be sent: queued and past their retry time, or sending under a lease that ran
+ * out (its worker died), oldest first. On PostgreSQL, SKIP LOCKED lets several nodes claim side
+ * by side without taking the same message twice.
+ */
+const DUE_DELIVERIES_SQL =
+  "select id from deliveries where (status = 'queued' and next_attempt_at <= ?) or (status = 'sending' and locked_until <= ?) order by next_attempt_at limit ?";
+const DUE_DELIVERIES: Statement = withSqliteText(`${DUE_DELIVERIES_SQL} for update skip locked`, DUE_DELIVERIES_SQL);
+const NEXT_QUEUED = statement("select min(next_attempt_at) as at from deliveries where status = 'queued'");
+const NEXT_LEASE_END = statement("select min(locked_until) as at from deliveries where status = 'sending'");
+
 export type UserLookup = { email: string } | { phone: string } | { externalId: string };
 
 /**
@@ -362,26 +373,14 @@ export function createStore(database: Database) {
        */
       async claim(now: number, limit: number, leaseMs: number = DELIVERY_LEASE_MS): Promise<Delivery[]> {
         return transaction(db, async (trx) => {
-          let due = trx
-            .selectFrom('deliveries')
-            .select('id')
-            .where((eb) =>
-              eb.or([
-                eb.and([eb('status', '=', 'queued'), eb('next_attempt_at', '<=', now)]),
-                eb.and([eb('status', '=', 'sending'), eb('locked_until', '<=', now)]),
-              ]),
-            )
-            .orderBy('next_attempt_at')
-            .limit(limit);
-          if (dialect === 'postgres') due = due.forUpdate().skipLocked();
-          const ids = (await due.execute()).map((r) => r.id);
+          const due = await runStatement<{ id: string }>(trx, dialect, DUE_DELIVERIES, [now, now, limit]);
+          const ids = due.rows.map((r) => r.id);
           if (ids.length === 0) return [];
-          const rows = await trx
-            .updateTable('deliveries')
-            .set((eb) => ({ status: 'sending', locked_until: now + leaseMs, attempts: eb('attempts', '+', 1), updated_at: now }))
-            .where('id', 'in', ids)
-            .returningAll()
-            .execute();
+          const lease = shaped(
+            `lease deliveries ${ids.length}`,
+            () => `update deliveries set status = 'sending', locked_until = ?, attempts = attempts + 1, updated_at = ? where id in (${placeholders(ids.length)}) returning *`,
+          );
+          const { rows } = await runStatement<Selectable<Tables['deliveries']>>(trx, dialect, lease, [now + leaseMs, now, ...ids]);
           return rows.map(toDelivery);
         });
       },
@@ -397,16 +396,8 @@ export function createStore(database: Database) {
       },
       /** When the next message falls due, to sleep until then. */
       async nextDueAt(): Promise<number | null> {
-        const row = await db
-          .selectFrom('deliveries')
-          .select((eb) => eb.fn.min('next_attempt_at').as('at'))
-          .where('status', '=', 'queued')
-          .executeTakeFirst();
-        const leased = await db
-          .selectFrom('deliveries')
-          .select((eb) => eb.fn.min('locked_until').as('at'))
-          .where('status', '=', 'sending')
-          .executeTakeFirst();
+        const row = (await runStatement<{ at: number | string | null }>(db, dialect, NEXT_QUEUED, [])).rows[0];
+        const leased = (await runStatement<{ at: number | string | null }>(db, dialect, NEXT_LEASE_END, [])).rows[0];
         const times = [row?.at, leased?.at].filter((t): t is number => typeof t === 'number' || typeof t === 'string').map(Number);
         return times.length > 0 ? Math.min(...times) : null;
       },

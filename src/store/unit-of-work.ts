@@ -393,13 +393,7 @@ export async function applyWrites(trx: Transaction<Tables> | Kysely<Tables>, uni
           .execute();
         break;
       case 'authenticator.success':
-        await trx
-          .updateTable('authenticator_failures')
-          .set({ consecutive: 0 })
-          .where('application_id', '=', write.applicationId)
-          .where('authenticator', '=', write.authenticator)
-          .where('locked_at', 'is', null)
-          .execute();
+        await runStatement(trx, dialect, AUTHENTICATOR_SUCCEEDED, [write.applicationId, write.authenticator]);
         break;
       case 'authenticator.unlock':
         await trx.deleteFrom('authenticator_failures').where('application_id', '=', write.applicationId).where('authenticator', '=', write.authenticator).execute();
@@ -478,6 +472,8 @@ async function notifySubject(trx: Transaction<Tables> | Kysely<Tables>, dialect:
 }
 
 /** A verification's messages still queued are not sent: it ended, or a resend replaces them. */
+/** A right answer starts an authenticator's run of failures over, unless it is locked already. */
+const AUTHENTICATOR_SUCCEEDED = statement('update authenticator_failures set consecutive = 0 where application_id = ? and authenticator = ? and locked_at is null');
 /** An unused verification of the counter's answered: it counts as used. */
 const USAGE_ANSWERED = statement(
   'update usage_counters set unused = unused - 1, used = used + 1 where application_id = ? and subject = ? and channel = ? and day = ? and unused > 0',
