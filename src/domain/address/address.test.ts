@@ -90,6 +90,13 @@ describe('maskPhone', () => {
     assert.ok(!masked.includes('1234'));
     assert.equal(masked.replace(/[^0-9]/g, ''), '31678');
   });
+
+  test('masks made earlier are kept for a while and never mixed up: 10,000 numbers, each masked twice, far past what is kept', () => {
+    const number = (i: number) => `+3161${String(i).padStart(7, '0')}`;
+    const expected = (i: number) => `+31 6 •••• ••${String(i).padStart(7, '0').slice(-2)}`;
+    for (let i = 0; i < 10_000; i++) assert.equal(maskPhone(number(i)), expected(i));
+    for (let i = 9_999; i >= 0; i--) assert.equal(maskPhone(number(i)), expected(i));
+  });
 });
 
 describe('parseEmail', () => {

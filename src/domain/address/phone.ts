@@ -34,8 +34,23 @@ export function parsePhone(input: string, countryHint?: string): Phone {
   return { e164: parsed.number, country: parsed.country ?? null };
 }
 
+/** Masks already made: every view of a verification masks its number again, and parsing it is the cost. */
+const masks = new Map<string, string>();
+const MASKS_KEPT = 4096;
+
 /** "+31 6 •••• ••78": country code and first group stay, the rest is hidden but its last two digits. */
 export function maskPhone(e164: string): string {
+  let masked = masks.get(e164);
+  if (masked === undefined) {
+    masked = maskUncached(e164);
+    // The oldest made goes first; a number seen often is simply made again after it.
+    if (masks.size >= MASKS_KEPT) masks.delete(masks.keys().next().value!);
+    masks.set(e164, masked);
+  }
+  return masked;
+}
+
+function maskUncached(e164: string): string {
   let formatted: string;
   try {
     formatted = parsePhoneNumberWithError(e164).formatInternational();
