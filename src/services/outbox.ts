@@ -89,22 +89,22 @@ export function createOutboxService(deps: Pick<ServiceDeps, 'store' | 'clock' | 
      * stored (or the wait ends, or the server stops) and answers what matches then.
      */
     async list(applicationId: string, filter: OutboxFilter, waitSeconds = 0): Promise<OutboxItem[]> {
-      const first = await read(applicationId, filter);
-      if (first.length > 0 || waitSeconds <= 0 || options.shutdown.aborted) return first;
+      if (waitSeconds <= 0 || options.shutdown.aborted) return read(applicationId, filter);
       const deadline = deps.clock.now() + waitSeconds * 1000;
+      // Subscribed before the first read, so a message stored between a read and the wait is not missed.
       let wake = () => {};
+      let woken = new Promise<void>((resolve) => (wake = resolve));
       const unsubscribe = deps.notifier.subscribe(outboxSubject(filter.verificationId ?? applicationId), () => wake());
       const forgetShutdown = onAbort(options.shutdown, () => wake());
       try {
         for (;;) {
-          const woken = new Promise<void>((resolve) => (wake = resolve));
-          // Read again now that a message cannot be missed: one may have come before the subscription.
           const items = await read(applicationId, filter);
           const left = deadline - deps.clock.now();
           if (items.length > 0 || left <= 0 || options.shutdown.aborted) return items;
           let timer: NodeJS.Timeout | undefined;
           await Promise.race([woken, new Promise<void>((resolve) => (timer = setTimeout(resolve, left)))]);
           clearTimeout(timer);
+          woken = new Promise<void>((resolve) => (wake = resolve));
         }
       } finally {
         unsubscribe();
