@@ -349,7 +349,7 @@ export function createDeviceService(
         return writes;
       });
       options.wakeDelivery?.();
-      for (const v of await deps.store.verifications.pendingInvolving(id)) {
+      for (const v of await deps.store.verifications.pendingInvolving({ id, userId: device.userId })) {
         await verifications.cancelFor(v.applicationId, v.id, actor.id).catch(() => {});
       }
     },

@@ -82,6 +82,18 @@ const PENDING_FOR_DEVICE: Statement = withSqliteText(
  * out (its worker died), oldest first. On PostgreSQL, SKIP LOCKED lets several nodes claim side
  * by side without taking the same message twice.
  */
+function pendingInvolvingSql(indexedBy: (index: string) => string): string {
+  return (
+    `select v.* from verifications v${indexedBy('verifications_user_pending')} where v.user_id = ? and v.status = 'pending' and (v.device_id = ? ` +
+    `or exists (select 1 from deliveries d${indexedBy('deliveries_verification')} where d.verification_id = v.id and d.recipient = ? and d.channel = 'push')) ` +
+    'order by v.created_at, v.id'
+  );
+}
+const PENDING_INVOLVING: Statement = withSqliteText(
+  pendingInvolvingSql(() => ''),
+  pendingInvolvingSql((index) => ` indexed by ${index}`),
+);
+
 const DUE_DELIVERIES_SQL =
   "select id from deliveries where (status = 'queued' and next_attempt_at <= ?) or (status = 'sending' and locked_until <= ?) order by next_attempt_at limit ?";
 const DUE_DELIVERIES: Statement = withSqliteText(`${DUE_DELIVERIES_SQL} for update skip locked`, DUE_DELIVERIES_SQL);
@@ -276,23 +288,13 @@ export function createStore(database: Database) {
         const { rows } = await runStatement<Selectable<Tables['verifications']>>(db, dialect, PENDING_FOR_DEVICE, [device.userId, now, device.id]);
         return rows.map(toVerification);
       },
-      /** Pending verifications that involve a device: push requests sent to it and its own pairing. */
-      async pendingInvolving(deviceId: string): Promise<Verification[]> {
-        const rows = await db
-          .selectFrom('verifications')
-          .selectAll('verifications')
-          .where((eb) =>
-            eb.or([
-              eb('verifications.device_id', '=', deviceId),
-              eb(
-                'verifications.id',
-                'in',
-                eb.selectFrom('deliveries').select('deliveries.verification_id').where('deliveries.recipient', '=', deviceId).where('deliveries.channel', '=', 'push'),
-              ),
-            ]),
-          )
-          .where('verifications.status', '=', 'pending')
-          .execute();
+      /**
+       * Pending verifications that involve a device: push requests sent to it and its own
+       * pairing, expired or not (they are cancelled when it is unpaired). Read from its user's
+       * pending verifications, as pendingForDevice is.
+       */
+      async pendingInvolving(device: { id: string; userId: string }): Promise<Verification[]> {
+        const { rows } = await runStatement<Selectable<Tables['verifications']>>(db, dialect, PENDING_INVOLVING, [device.userId, device.id, device.id]);
         return rows.map(toVerification);
       },
       /** The verification a worker acts on; not scoped to an application. */

@@ -370,6 +370,33 @@ function storeContract(dialect: 'sqlite' | 'postgres'): void {
           [first.id, second.id],
         );
       });
+
+      test('the pending verifications a device is part of (cancelled at its unpairing): pushes sent to it and its own pairing, expired too; nothing else', async (t) => {
+        const { store } = await freshStore(t, dialect);
+        const app = await newApplication(store);
+        const user = newUser(app);
+        const otherUser = newUser(app);
+        assert.deepEqual(await store.commit({ writes: [{ kind: 'user.insert', user }, { kind: 'user.insert', user: otherUser }] }), { ok: true });
+        const device = { id: newId('dev', random), userId: user.id };
+        const sent = async (createdAt: number, recipient: string, changes: Partial<Verification> = {}): Promise<Verification> => {
+          const channel = changes.channel ?? 'push';
+          const verification: Verification = { ...newVerification(app, createdAt).verification, userId: user.id, channel, ...changes };
+          const delivery = newDelivery(app, verification, { channel, recipient, createdAt });
+          assert.deepEqual(await store.commit({ writes: [{ kind: 'verification.insert', verification }, { kind: 'delivery.insert', delivery }] }), { ok: true });
+          return verification;
+        };
+        const push = await sent(T0 + 1_000, device.id);
+        const expiredPush = await sent(T0 - 600_000, device.id);
+        const pairing = await sent(T0 + 2_000, '+31612345678', { channel: 'sms', purpose: 'pairing', deviceId: device.id });
+        await sent(T0, newId('dev', random)); // to the user's other device
+        await sent(T0, device.id, { status: 'denied', decidedAt: T0 + 10 });
+        await sent(T0, '+31612345678', { channel: 'sms' });
+        await sent(T0, newId('dev', random), { userId: otherUser.id });
+        assert.deepEqual(
+          (await store.verifications.pendingInvolving(device)).map((v) => v.id),
+          [expiredPush.id, push.id, pairing.id],
+        );
+      });
     });
 
     describe('onCommitted', () => {

@@ -13,6 +13,7 @@ import * as agents from './009-agents.ts';
 import * as webauthn from './010-webauthn.ts';
 import * as outboxByVerification from './011-outbox-by-verification.ts';
 import * as pushDeliveriesByTime from './012-push-deliveries-by-time.ts';
+import * as noDeliveriesByRecipient from './014-no-deliveries-by-recipient.ts';
 import * as pendingByUser from './013-pending-by-user.ts';
 
 interface Migration {
@@ -36,6 +37,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 11, name: 'outbox-by-verification', up: outboxByVerification.up },
   { version: 12, name: 'push-deliveries-by-time', up: pushDeliveriesByTime.up },
   { version: 13, name: 'pending-by-user', up: pendingByUser.up },
+  { version: 14, name: 'no-deliveries-by-recipient', up: noDeliveriesByRecipient.up },
 ];
 
 /**
