@@ -345,33 +345,8 @@ function storeContract(dialect: 'sqlite' | 'postgres'): void {
     });
 
     describe('push requests', () => {
-      test("a device's pending push requests: pending, not expired, sent to it, oldest first; not its user's others", async (t) => {
-        const { store } = await freshStore(t, dialect);
-        const app = await newApplication(store);
-        const user = newUser(app);
-        assert.deepEqual(await store.commit({ writes: [{ kind: 'user.insert', user }] }), { ok: true });
-        const device = { id: newId('dev', random), userId: user.id };
-        const now = T0 + 3_000;
-        const sent = async (createdAt: number, recipient: string, changes: Partial<Verification> = {}): Promise<Verification> => {
-          const channel = changes.channel ?? 'push';
-          const verification: Verification = { ...newVerification(app, createdAt).verification, userId: user.id, channel, ...changes };
-          const delivery = newDelivery(app, verification, { channel, recipient, createdAt });
-          assert.deepEqual(await store.commit({ writes: [{ kind: 'verification.insert', verification }, { kind: 'delivery.insert', delivery }] }), { ok: true });
-          return verification;
-        };
-        const second = await sent(T0 + 2_000, device.id);
-        const first = await sent(T0 + 1_000, device.id);
-        await sent(T0, newId('dev', random)); // to the user's other device
-        await sent(T0, device.id, { status: 'approved', decidedAt: T0 + 10 });
-        await sent(T0 - 600_000, device.id); // expired at T0, still pending in the table
-        await sent(T0, '+31612345678', { channel: 'sms' });
-        assert.deepEqual(
-          (await store.verifications.pendingForDevice(device, now)).map((v) => v.id),
-          [first.id, second.id],
-        );
-      });
-
-      test('the pending verifications a device is part of (cancelled at its unpairing): pushes sent to it and its own pairing, expired too; nothing else', async (t) => {
+      /** A user with a device, and `sent`: a verification with its delivery to `recipient`, stored. */
+      async function userWithDevice(t: TestContext) {
         const { store } = await freshStore(t, dialect);
         const app = await newApplication(store);
         const user = newUser(app);
@@ -385,6 +360,26 @@ function storeContract(dialect: 'sqlite' | 'postgres'): void {
           assert.deepEqual(await store.commit({ writes: [{ kind: 'verification.insert', verification }, { kind: 'delivery.insert', delivery }] }), { ok: true });
           return verification;
         };
+        return { store, device, otherUser, sent };
+      }
+
+      test("a device's pending push requests: pending, not expired, sent to it, oldest first; not its user's others", async (t) => {
+        const { store, device, sent } = await userWithDevice(t);
+        const now = T0 + 3_000;
+        const second = await sent(T0 + 2_000, device.id);
+        const first = await sent(T0 + 1_000, device.id);
+        await sent(T0, newId('dev', random)); // to the user's other device
+        await sent(T0, device.id, { status: 'approved', decidedAt: T0 + 10 });
+        await sent(T0 - 600_000, device.id); // expired at T0, still pending in the table
+        await sent(T0, '+31612345678', { channel: 'sms' });
+        assert.deepEqual(
+          (await store.verifications.pendingForDevice(device, now)).map((v) => v.id),
+          [first.id, second.id],
+        );
+      });
+
+      test('the pending verifications a device is part of (cancelled at its unpairing): pushes sent to it and its own pairing, expired too; nothing else', async (t) => {
+        const { store, device, otherUser, sent } = await userWithDevice(t);
         const push = await sent(T0 + 1_000, device.id);
         const expiredPush = await sent(T0 - 600_000, device.id);
         const pairing = await sent(T0 + 2_000, '+31612345678', { channel: 'sms', purpose: 'pairing', deviceId: device.id });
