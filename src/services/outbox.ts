@@ -1,5 +1,6 @@
 import { seal, unseal } from '../domain/codes/keys.ts';
 import { onAbort } from '../events/on-abort.ts';
+import { wokenOrAfter } from '../events/woken.ts';
 import { newId } from '../domain/random.ts';
 import type { RenderedMessage } from '../domain/templates/render.ts';
 import type { OutboxSink } from '../providers/types.ts';
@@ -101,9 +102,7 @@ export function createOutboxService(deps: Pick<ServiceDeps, 'store' | 'clock' | 
           const items = await read(applicationId, filter);
           const left = deadline - deps.clock.now();
           if (items.length > 0 || left <= 0 || options.shutdown.aborted) return items;
-          let timer: NodeJS.Timeout | undefined;
-          await Promise.race([woken, new Promise<void>((resolve) => (timer = setTimeout(resolve, left)))]);
-          clearTimeout(timer);
+          await wokenOrAfter(woken, left);
           woken = new Promise<void>((resolve) => (wake = resolve));
         }
       } finally {

@@ -11,6 +11,7 @@ import { queuedDelivery, type Delivery } from '../domain/delivery.ts';
 import type { User } from '../domain/user.ts';
 import { OutbandError } from '../domain/errors.ts';
 import { onAbort } from '../events/on-abort.ts';
+import { wokenOrAfter } from '../events/woken.ts';
 import { MAX_WAIT_SECONDS, RESEND } from '../domain/policy/limits.ts';
 import type { RandomSource } from '../domain/random.ts';
 import { reachableByPush, type Device } from '../domain/device/device.ts';
@@ -850,10 +851,7 @@ export function createVerificationService(
         for (;;) {
           const looked = await look();
           if (typeof looked !== 'number') return looked;
-          let timer: NodeJS.Timeout | undefined;
-          const timeUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, looked)));
-          await Promise.race([signal, timeUp]);
-          clearTimeout(timer);
+          await wokenOrAfter(signal, looked);
           signal = new Promise<void>((resolve) => (changed = resolve));
         }
       } finally {
@@ -891,10 +889,7 @@ export function createVerificationService(
           // Read now that a change cannot be missed (the first time too: one may have come since the caller's read).
           const { final, expiresAt } = await step();
           if (final || gone) return;
-          let timer: NodeJS.Timeout | undefined;
-          const expiry = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, expiresAt - deps.clock.now()) + 1)));
-          await Promise.race([changed, expiry]);
-          clearTimeout(timer);
+          await wokenOrAfter(changed, Math.max(0, expiresAt - deps.clock.now()) + 1);
           changed = new Promise<void>((resolve) => (wake = resolve));
           if (gone) return;
         }
