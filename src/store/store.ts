@@ -515,11 +515,14 @@ export function createStore(database: Database) {
         const out = new Map<string, { count: number; oldest: number | null }>(windows.map((w) => [w.key, { count: 0, oldest: null }]));
         if (windows.length === 0) return out;
         type Counted = { key: string; n: number | string; oldest: number | string | null };
-        const counted = windows.map(
-          (w) =>
-            sql<Counted>`select cast(${w.key} as text) as key, count(*) as n, min(at) as oldest from (select at from fraud_marks where application_id = ${applicationId} and key = ${w.key} and at > ${w.since} order by at limit ${w.cap ?? Number.MAX_SAFE_INTEGER}) as w`,
+        // One statement for all the windows; a window with a cap counts no further than it.
+        const s = shaped(`fraud counts ${windows.length}`, () =>
+          windows
+            .map(() => 'select cast(? as text) as key, count(*) as n, min(at) as oldest from (select at from fraud_marks where application_id = ? and key = ? and at > ? order by at limit ?) as w')
+            .join(' union all '),
         );
-        const { rows } = await sql<Counted>`${sql.join(counted, sql` union all `)}`.execute(db);
+        const parameters = windows.flatMap((w) => [w.key, applicationId, w.key, w.since, w.cap ?? Number.MAX_SAFE_INTEGER]);
+        const { rows } = await runStatement<Counted>(db, dialect, s, parameters);
         for (const r of rows) out.set(r.key, { count: Number(r.n), oldest: r.oldest == null ? null : Number(r.oldest) });
         return out;
       },
