@@ -471,13 +471,13 @@ async function notifySubject(trx: Transaction<Tables> | Kysely<Tables>, dialect:
   await runStatement(trx, dialect, NOTIFY, [NOTIFY_CHANNEL, JSON.stringify({ subject_id: subjectId })]);
 }
 
-/** A verification's messages still queued are not sent: it ended, or a resend replaces them. */
 /** A right answer starts an authenticator's run of failures over, unless it is locked already. */
 const AUTHENTICATOR_SUCCEEDED = statement('update authenticator_failures set consecutive = 0 where application_id = ? and authenticator = ? and locked_at is null');
-/** An unused verification of the counter's answered: it counts as used. */
+/** A counted verification's first answer: one of the counter's unused becomes used. */
 const USAGE_ANSWERED = statement(
   'update usage_counters set unused = unused - 1, used = used + 1 where application_id = ? and subject = ? and channel = ? and day = ? and unused > 0',
 );
+/** A verification's messages still queued are not sent: it ended, or a resend replaces them. */
 const CANCEL_QUEUED_DELIVERIES = statement("update deliveries set status = 'cancelled', sealed_message = null, updated_at = ? where verification_id = ? and status = 'queued'");
 
 /**
