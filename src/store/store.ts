@@ -77,11 +77,7 @@ const PENDING_FOR_DEVICE: Statement = withSqliteText(
   pendingForDeviceSql((index) => ` indexed by ${index}`),
 );
 
-/**
- * Messages due to be sent: queued and past their retry time, or sending under a lease that ran
- * out (its worker died), oldest first. On PostgreSQL, SKIP LOCKED lets several nodes claim side
- * by side without taking the same message twice.
- */
+/** As pendingForDeviceSql, and the device's own pairing; expired ones too (unpairing cancels them). */
 function pendingInvolvingSql(indexedBy: (index: string) => string): string {
   return (
     `select v.* from verifications v${indexedBy('verifications_user_pending')} where v.user_id = ? and v.status = 'pending' and (v.device_id = ? ` +
@@ -94,6 +90,11 @@ const PENDING_INVOLVING: Statement = withSqliteText(
   pendingInvolvingSql((index) => ` indexed by ${index}`),
 );
 
+/**
+ * Messages due to be sent: queued and past their retry time, or sending under a lease that ran
+ * out (its worker died), oldest first. On PostgreSQL, SKIP LOCKED lets several nodes claim side
+ * by side without taking the same message twice.
+ */
 const DUE_DELIVERIES_SQL =
   "select id from deliveries where (status = 'queued' and next_attempt_at <= ?) or (status = 'sending' and locked_until <= ?) order by next_attempt_at limit ?";
 const DUE_DELIVERIES: Statement = withSqliteText(`${DUE_DELIVERIES_SQL} for update skip locked`, DUE_DELIVERIES_SQL);
