@@ -1,6 +1,7 @@
-import { CompiledQuery, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Dialect } from './database.ts';
 import type { Tables } from './schema.ts';
+import { runStatement, shaped, type Statement } from './statements.ts';
 import { transaction } from './transaction.ts';
 import { applyWrites, ConflictError, isUniqueViolation, LimitError, type Applied, type CommitResult, type UnitOfWork } from './unit-of-work.ts';
 
@@ -29,6 +30,11 @@ export function transactionPerUnit(db: Kysely<Tables>, dialect: Dialect): Commit
   };
 }
 
+/** A unit's savepoint statement (`u<i>`, its place in the group), made once like any written statement. */
+function savepoint(verb: 'savepoint' | 'rollback to savepoint' | 'release savepoint', i: number): Statement {
+  return shaped(`${verb} u${i}`, () => `${verb} u${i}`);
+}
+
 /** Most units a group commit takes at once. */
 const MAX_GROUP = 256;
 
@@ -36,7 +42,7 @@ const MAX_GROUP = 256;
  * SQLite: group commit. A durable commit costs one fsync (≈0.4 ms here) whatever it holds,
  * so the units that arrive while one group commits are committed together as the next group,
  * each inside its own SAVEPOINT: one unit failing rolls back alone, and every unit is
- * acknowledged only after the fsync of its group. The savepoint statements are sent as text, not
+ * acknowledged only after the fsync of its group. The savepoint statements are written SQL, not
  * built by Kysely (three a unit: see ADR 0020).
  */
 export function groupCommit(db: Kysely<Tables>, dialect: Dialect): Committer {
@@ -52,11 +58,11 @@ export function groupCommit(db: Kysely<Tables>, dialect: Dialect): Committer {
         const results = await db.transaction().execute(async (trx) => {
           const out: CommitOutcome[] = [];
           for (const [i, waiting] of group.entries()) {
-            await trx.executeQuery(CompiledQuery.raw(`savepoint u${i}`));
+            await runStatement(trx, dialect, savepoint('savepoint', i), []);
             try {
               out.push({ ok: true, ...(await applyWrites(trx, waiting.unit, dialect)) });
             } catch (error) {
-              await trx.executeQuery(CompiledQuery.raw(`rollback to savepoint u${i}`));
+              await runStatement(trx, dialect, savepoint('rollback to savepoint', i), []);
               try {
                 out.push(classify(error));
               } catch (unexpected) {
@@ -64,7 +70,7 @@ export function groupCommit(db: Kysely<Tables>, dialect: Dialect): Committer {
                 waiting.reject(unexpected);
               }
             }
-            await trx.executeQuery(CompiledQuery.raw(`release savepoint u${i}`));
+            await runStatement(trx, dialect, savepoint('release savepoint', i), []);
           }
           return out;
         });
