@@ -122,6 +122,9 @@ export function backgroundCheckpoints(db: Kysely<Tables>, path: string, options:
       worker = null;
       if (stopping === null) return;
       const exited = once(stopping, 'exit');
+      // Unref'd so an idle server can exit; while stopping it must hold the process, or a
+      // process with nothing else to do ends before the close that awaits this goes on.
+      stopping.ref();
       stopping.postMessage('stop');
       await exited;
     },
