@@ -9,7 +9,10 @@
  */
 import { startBaseline } from './lib/baseline.ts';
 import { errorDigest, runLoad, type LoadResult, type RequestFigures } from './lib/load.ts';
-import { createUsers, startOutband, type OutbandUnderTest, type StartOptions } from './lib/outband.ts';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createUsers, dropDatabase, NODE, ROOT, startOutband, type OutbandUnderTest, type StartOptions } from './lib/outband.ts';
 import { isMain, printTable, printTargets, ratio, round, target, type BenchSummary, type Target, flagValue } from './lib/report.ts';
 
 export interface Timing {
@@ -19,12 +22,19 @@ export interface Timing {
 
 export const CONCURRENCIES = [1, 16, 64];
 
+const execFileAsync = promisify(execFile);
+
 /** The servers measured: name → how it is started. */
-export const CONFIGURATIONS: Record<string, { label: string; options: StartOptions }> = {
+export const CONFIGURATIONS: Record<string, { label: string; options: StartOptions; inProcess?: boolean }> = {
   'sqlite-full': { label: 'SQLite, synchronous=FULL (default), group commit', options: { database: 'sqlite' } },
   'sqlite-normal': { label: 'SQLite, synchronous=NORMAL, group commit', options: { database: 'sqlite', synchronous: 'NORMAL' } },
   'sqlite-full-per-request': { label: 'SQLite, synchronous=FULL, one transaction per unit (SQLITE_GROUP_COMMIT=false)', options: { database: 'sqlite', groupCommit: false } },
   postgres: { label: 'PostgreSQL (local, default settings)', options: { database: 'postgres' } },
+  'sqlite-full-no-http': {
+    label: 'SQLite, synchronous=FULL, group commit: the services called in one process, no HTTP (bench/in-process-cycle.ts)',
+    options: { database: 'sqlite' },
+    inProcess: true,
+  },
 };
 
 export interface CyclePoint {
@@ -81,6 +91,50 @@ export async function measureBaseline(concurrencies: number[], timing: Timing): 
   }
 }
 
+/**
+ * The cycle without HTTP (bench/in-process-cycle.ts): the server makes the database, the
+ * application and the users and stops; a process of the same configuration then calls the
+ * services directly, one run per concurrency. Its CPU per cycle is the whole process's.
+ */
+async function measureInProcess(server: OutbandUnderTest, userCount: number, concurrencies: number[], timing: Timing, profileDir?: string): Promise<CyclePoint[]> {
+  const userIds = await createUsers(server, userCount);
+  const kept = await server.keep();
+  try {
+    const points: CyclePoint[] = [];
+    for (const concurrency of concurrencies) {
+      const job = { applicationId: kept.applicationId, userIds, concurrency, ...timing };
+      const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=otp-cycle-no-http-c${concurrency}.cpuprofile`] : [];
+      const { stdout } = await execFileAsync(NODE, [...profile, join(ROOT, 'bench/in-process-cycle.ts'), JSON.stringify(job)], {
+        cwd: ROOT,
+        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...server.env },
+        maxBuffer: 1 << 24,
+      });
+      const line = stdout.trim().split('\n').at(-1) ?? '';
+      const measured = JSON.parse(line) as {
+        cyclesPerSecond: number;
+        requests: Record<'start' | 'outbox' | 'check', RequestFigures>;
+        cpuMsPerCycle: number;
+        errors: number;
+        firstError?: string;
+      };
+      points.push({
+        concurrency,
+        cyclesPerSecond: measured.cyclesPerSecond,
+        start: measured.requests.start,
+        check: measured.requests.check,
+        outbox: measured.requests.outbox,
+        outboxPollsPerCycle: 0,
+        serverCpuMsPerCycle: measured.cpuMsPerCycle,
+        clientCpuMsPerCycle: 0,
+        errors: measured.errors > 0 ? { [measured.firstError ?? 'error']: measured.errors } : {},
+      });
+    }
+    return points;
+  } finally {
+    await dropDatabase(kept.databaseUrl);
+  }
+}
+
 export interface OtpCycleOptions {
   quick?: boolean;
   only?: string[];
@@ -103,8 +157,12 @@ export async function run(options: OtpCycleOptions = {}): Promise<BenchSummary> 
     if (configuration === undefined) throw new Error(`unknown configuration ${name}; one of ${Object.keys(CONFIGURATIONS).join(', ')}`);
     const server = await startOutband({
       ...configuration.options,
-      ...(options.profileDir ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=otp-cycle-${name}.cpuprofile`] } : {}),
+      ...(options.profileDir && !configuration.inProcess ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=otp-cycle-${name}.cpuprofile`] } : {}),
     });
+    if (configuration.inProcess) {
+      results[name] = { label: configuration.label, points: await measureInProcess(server, userCount, concurrencies, timing, options.profileDir) };
+      continue;
+    }
     try {
       const userIds = await createUsers(server, userCount);
       const points: CyclePoint[] = [];

@@ -1,0 +1,110 @@
+/**
+ * otp-cycle without HTTP: the same cycle (start an SMS verification, read its code from the
+ * development outbox, check it) run by calling Outband's services in one process, with the
+ * server's configuration and its delivery worker, and no socket, parser, router, schema or token
+ * check in between. It answers how fast the services and the store are on their own, so the
+ * HTTP otp-cycle's figures can be split into what the requests' transport costs and what the
+ * work behind them costs (bench/README.md, "Where the targets are missed").
+ *
+ * Run by otp-cycle.ts (configuration `sqlite-full-no-http`) in a child process, against the
+ * database and users an `outband serve` made and left behind (`keep()`), with the server's env:
+ *
+ *   node bench/in-process-cycle.ts '{"applicationId":…,"userIds":[…],"concurrency":64,"durationMs":4000,"warmupMs":1000}'
+ *
+ * Prints one JSON line: cycles, cycles/s, per-kind latencies, the process's CPU per cycle.
+ * It runs the sources, not the bundled build the server runs (the bundle exports no runtime).
+ */
+import { loadConfig } from '../src/config/config.ts';
+import { createRuntime } from '../src/runtime.ts';
+import type { Principal } from '../src/services/tokens.ts';
+import { percentile, round } from './lib/report.ts';
+
+interface Job {
+  applicationId: string;
+  userIds: string[];
+  concurrency: number;
+  durationMs: number;
+  warmupMs: number;
+}
+
+const CODE = /code is (\d{4,10})/;
+const KINDS = ['start', 'outbox', 'check'] as const;
+
+const job = JSON.parse(process.argv[2] ?? '') as Job;
+const runtime = await createRuntime(loadConfig());
+const principal: Principal = {
+  applicationId: job.applicationId,
+  clientId: 'bench-in-process',
+  scopes: new Set(['verifications:read', 'verifications:write', 'outbox:read']) as Principal['scopes'],
+};
+
+const latencies: Record<(typeof KINDS)[number], number[]> = { start: [], outbox: [], check: [] };
+let cycles = 0;
+let errors = 0;
+let firstError: string | undefined;
+const begin = performance.now();
+const countFrom = begin + job.warmupMs;
+const countTo = countFrom + job.durationMs;
+let cpuAtCount: NodeJS.CpuUsage | undefined;
+const cpuTimer = setTimeout(() => (cpuAtCount = process.cpuUsage()), job.warmupMs);
+let cpuAtEnd: NodeJS.CpuUsage | undefined;
+const endTimer = setTimeout(() => (cpuAtEnd = process.cpuUsage(cpuAtCount)), job.warmupMs + job.durationMs);
+
+async function timed<T>(kind: (typeof KINDS)[number], counted: boolean, fn: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  const value = await fn();
+  const t1 = performance.now();
+  if (counted && t1 <= countTo) latencies[kind].push(t1 - t0);
+  return value;
+}
+
+async function loop(index: number): Promise<void> {
+  const mine = Math.max(1, Math.floor(job.userIds.length / job.concurrency));
+  for (let turn = 0; performance.now() < countTo; turn++) {
+    const userId = job.userIds[(index + (turn % mine) * job.concurrency) % job.userIds.length]!;
+    const startedAt = performance.now();
+    const counted = startedAt >= countFrom;
+    try {
+      const started = await timed('start', counted, () => runtime.verifications.start(principal, { channel: 'sms', user_id: userId }));
+      const id = started.view.id;
+      const code = await timed('outbox', counted, async () => {
+        for (let round = 0; round < 20; round++) {
+          const [message] = await runtime.outbox.list(job.applicationId, { limit: 1, verificationId: id }, 10);
+          const match = CODE.exec(message?.body ?? '');
+          if (match?.[1] !== undefined) return match[1];
+        }
+        throw new Error(`no outbox message for ${id}`);
+      });
+      const checked = await timed('check', counted, () => runtime.verifications.check(principal, id, code));
+      if (checked.status !== 'approved') throw new Error(`check answered status ${checked.status}`);
+      if (counted && performance.now() <= countTo) cycles++;
+    } catch (error) {
+      errors++;
+      firstError ??= (error as Error).message;
+    }
+  }
+}
+
+await Promise.all(Array.from({ length: job.concurrency }, (_, i) => loop(i)));
+clearTimeout(cpuTimer);
+clearTimeout(endTimer);
+const cpu = cpuAtEnd ?? process.cpuUsage(cpuAtCount);
+await runtime.close();
+
+const seconds = job.durationMs / 1000;
+const figures = Object.fromEntries(
+  KINDS.map((kind) => {
+    const sorted = Float64Array.from(latencies[kind]).sort();
+    return [kind, { count: sorted.length, perSecond: round(sorted.length / seconds, 1), p50Ms: round(percentile(sorted, 0.5)), p99Ms: round(percentile(sorted, 0.99)), maxMs: round(sorted.at(-1) ?? 0) }];
+  }),
+);
+console.log(
+  JSON.stringify({
+    cycles,
+    cyclesPerSecond: round(cycles / seconds, 1),
+    requests: figures,
+    cpuMsPerCycle: cycles > 0 ? round((cpu.user + cpu.system) / 1000 / cycles, 3) : 0,
+    errors,
+    ...(firstError === undefined ? {} : { firstError }),
+  }),
+);
