@@ -11,9 +11,11 @@
  *
  *   node bench/in-process-cycle.ts '{"applicationId":…,"userIds":[…],"concurrency":64,"durationMs":4000,"warmupMs":1000}'
  *
- * Prints one JSON line: cycles, cycles/s, per-kind latencies, the process's CPU per cycle.
+ * Prints one JSON line: cycles, cycles/s, per-kind latencies, the process's CPU and the bytes it
+ * wrote (write(2): the WAL and the checkpoints' copies) per cycle.
  * It runs the sources, not the bundled build the server runs (the bundle exports no runtime).
  */
+import { readFileSync } from 'node:fs';
 import { loadConfig } from '../src/config/config.ts';
 import { createRuntime } from '../src/runtime.ts';
 import type { Principal } from '../src/services/tokens.ts';
@@ -46,9 +48,22 @@ const begin = performance.now();
 const countFrom = begin + job.warmupMs;
 const countTo = countFrom + job.durationMs;
 let cpuAtCount: NodeJS.CpuUsage | undefined;
-const cpuTimer = setTimeout(() => (cpuAtCount = process.cpuUsage()), job.warmupMs);
+let writtenAtCount = 0;
+const cpuTimer = setTimeout(() => {
+  cpuAtCount = process.cpuUsage();
+  writtenAtCount = written();
+}, job.warmupMs);
 let cpuAtEnd: NodeJS.CpuUsage | undefined;
-const endTimer = setTimeout(() => (cpuAtEnd = process.cpuUsage(cpuAtCount)), job.warmupMs + job.durationMs);
+let writtenInWindow = 0;
+const endTimer = setTimeout(() => {
+  cpuAtEnd = process.cpuUsage(cpuAtCount);
+  writtenInWindow = written() - writtenAtCount;
+}, job.warmupMs + job.durationMs);
+
+/** Bytes this process has handed to write() so far (/proc/self/io's wchar): the WAL's frames and the checkpoints' copies. */
+function written(): number {
+  return Number(/^wchar: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? 0);
+}
 
 async function timed<T>(kind: (typeof KINDS)[number], counted: boolean, fn: () => Promise<T>): Promise<T> {
   const t0 = performance.now();
@@ -104,6 +119,7 @@ console.log(
     cyclesPerSecond: round(cycles / seconds, 1),
     requests: figures,
     cpuMsPerCycle: cycles > 0 ? round((cpu.user + cpu.system) / 1000 / cycles, 3) : 0,
+    writtenKiBPerCycle: cycles > 0 ? round(writtenInWindow / 1024 / cycles, 1) : 0,
     errors,
     ...(firstError === undefined ? {} : { firstError }),
   }),

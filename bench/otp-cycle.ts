@@ -48,6 +48,8 @@ export interface CyclePoint {
   /** CPU time of the server per cycle, and of the load client: what a cycle costs, less sensitive to other load on the machine than the rates. */
   serverCpuMsPerCycle: number;
   clientCpuMsPerCycle: number;
+  /** In-process runs only: bytes the process wrote (the WAL and the checkpoints' copies) per cycle, in KiB. */
+  writtenKiBPerCycle?: number;
   errors: Record<string, number>;
 }
 
@@ -114,6 +116,7 @@ async function measureInProcess(server: OutbandUnderTest, userCount: number, con
         cyclesPerSecond: number;
         requests: Record<'start' | 'outbox' | 'check', RequestFigures>;
         cpuMsPerCycle: number;
+        writtenKiBPerCycle: number;
         errors: number;
         firstError?: string;
       };
@@ -126,6 +129,7 @@ async function measureInProcess(server: OutbandUnderTest, userCount: number, con
         outboxPollsPerCycle: 0,
         serverCpuMsPerCycle: measured.cpuMsPerCycle,
         clientCpuMsPerCycle: 0,
+        writtenKiBPerCycle: measured.writtenKiBPerCycle,
         errors: measured.errors > 0 ? { [measured.firstError ?? 'error']: measured.errors } : {},
       });
     }
@@ -194,6 +198,7 @@ export async function run(options: OtpCycleOptions = {}): Promise<BenchSummary> 
         'polls/cycle': p.outboxPollsPerCycle,
         'server cpu ms/cycle': p.serverCpuMsPerCycle,
         'client cpu ms/cycle': p.clientCpuMsPerCycle,
+        'written KiB/cycle': p.writtenKiBPerCycle ?? '',
         'start÷base': ratio(p.start?.perSecond ?? 0, base),
         'check÷base': ratio(p.check?.perSecond ?? 0, base),
         errors: errorDigest({ errors: p.errors } as LoadResult),
