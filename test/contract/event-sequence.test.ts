@@ -153,5 +153,48 @@ for (const dialect of dialects()) {
       // The numbers are unique per application: the index refuses a second 5.
       await assert.rejects(sql`insert into events (id, application_id, type, subject_type, subject_id, actor, data, created_at, app_seq) values ('evt_dup', 'app_one', 'x', 'user', 'u', null, '{}', 0, 5)`.execute(db));
     });
+
+    test('migration 015 keeps every event, its numbers and the sequence, with only the indexes the server reads by', async (t) => {
+      const database = await createTestDatabase(dialect);
+      const opened = openDatabase(database.url);
+      t.after(async () => {
+        await opened.close();
+        await database.drop();
+      });
+      const db = opened.db as unknown as Kysely<any>;
+      // A database as migration 14 left it, with events of two applications.
+      await db.schema.createTable('schema_migrations').addColumn('version', 'integer', (c) => c.primaryKey()).addColumn('name', 'text', (c) => c.notNull()).addColumn('applied_at', 'bigint', (c) => c.notNull()).execute();
+      for (const m of MIGRATIONS.filter((m) => m.version <= 14)) {
+        await m.up(db, dialect);
+        await db.insertInto('schema_migrations').values({ version: m.version, name: m.name, applied_at: T0 }).execute();
+      }
+      const store = createStore(opened);
+      const [one, two] = [await newApplication(store), await newApplication(store)];
+      for (const [i, app] of [one, two, one, one, two].entries()) await store.commit({ writes: [append(app!, `usr_${i}`, { i })] });
+      const everything = async () => (await db.selectFrom('events').selectAll().orderBy('seq').execute()).map((r) => ({ ...r, seq: Number(r.seq), app_seq: Number(r.app_seq), created_at: Number(r.created_at) }));
+      const before = await everything();
+      assert.equal(before.length, 5);
+
+      assert.deepEqual(await store.migrate(), [15]);
+      assert.deepEqual(await everything(), before, 'every event kept as it was');
+      const indexes =
+        dialect === 'postgres'
+          ? (await sql<{ name: string }>`select indexname as name from pg_indexes where tablename = 'events'`.execute(db)).rows
+          : (await sql<{ name: string }>`select name from sqlite_master where type = 'index' and tbl_name = 'events'`.execute(db)).rows;
+      assert.deepEqual(
+        indexes.map((r) => r.name).sort(),
+        ['events_application_actor_time', 'events_application_seq', 'events_application_time', 'events_application_user_time', ...(dialect === 'postgres' ? ['events_pkey'] : [])],
+      );
+      // The sequences go on: the next event follows the highest seq, and its application's number.
+      await store.commit({ writes: [append(one!, 'usr_after')] });
+      const after = await everything();
+      assert.equal(after.length, 6);
+      assert.ok(after[5]!.seq > before[4]!.seq);
+      assert.deepEqual(await numbers(store, one!), [1, 2, 3, 4]);
+      assert.deepEqual(await numbers(store, two!), [1, 2]);
+      // The audit's and the event log's reads still go through their indexes.
+      assert.deepEqual((await store.eventLog.audit({ applicationId: one!.id, userId: 'usr_after', limit: 10 })).map((e) => e.subjectId), ['usr_after']);
+      await assert.rejects(sql`insert into events (id, application_id, type, subject_type, subject_id, actor, data, created_at, app_seq) values ('evt_dup', ${one!.id}, 'x', 'user', 'u', null, '{}', 0, 4)`.execute(db));
+    });
   });
 }

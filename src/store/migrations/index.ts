@@ -15,6 +15,7 @@ import * as outboxByVerification from './011-outbox-by-verification.ts';
 import * as pushDeliveriesByTime from './012-push-deliveries-by-time.ts';
 import * as noDeliveriesByRecipient from './014-no-deliveries-by-recipient.ts';
 import * as pendingByUser from './013-pending-by-user.ts';
+import * as eventsWrittenLighter from './015-events-written-lighter.ts';
 
 interface Migration {
   version: number;
@@ -38,6 +39,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 12, name: 'push-deliveries-by-time', up: pushDeliveriesByTime.up },
   { version: 13, name: 'pending-by-user', up: pendingByUser.up },
   { version: 14, name: 'no-deliveries-by-recipient', up: noDeliveriesByRecipient.up },
+  { version: 15, name: 'events-written-lighter', up: eventsWrittenLighter.up },
 ];
 
 /**
