@@ -15,7 +15,8 @@
  * wrote (write(2): the WAL and the checkpoints' copies) per cycle.
  * It runs the sources, not the bundled build the server runs (the bundle exports no runtime).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
 import { loadConfig } from '../src/config/config.ts';
 import { createRuntime } from '../src/runtime.ts';
 import type { Principal } from '../src/services/tokens.ts';
@@ -27,6 +28,8 @@ interface Job {
   concurrency: number;
   durationMs: number;
   warmupMs: number;
+  /** Which b-trees the window's commits wrote, read back from the WAL (a diagnostic: it holds the WAL from starting over). */
+  walPages?: boolean;
 }
 
 const CODE = /code is (\d{4,10})/;
@@ -49,9 +52,11 @@ const countFrom = begin + job.warmupMs;
 const countTo = countFrom + job.durationMs;
 let cpuAtCount: NodeJS.CpuUsage | undefined;
 let writtenAtCount = 0;
+let walWindow: WalWindow | undefined;
 const cpuTimer = setTimeout(() => {
   cpuAtCount = process.cpuUsage();
   writtenAtCount = written();
+  if (job.walPages) walWindow = pinWal();
 }, job.warmupMs);
 let cpuAtEnd: NodeJS.CpuUsage | undefined;
 let writtenInWindow = 0;
@@ -59,6 +64,52 @@ const endTimer = setTimeout(() => {
   cpuAtEnd = process.cpuUsage(cpuAtCount);
   writtenInWindow = written() - writtenAtCount;
 }, job.warmupMs + job.durationMs);
+
+interface WalWindow {
+  /** WAL frames written after the pin, per b-tree (table or index) per cycle, most first. */
+  pagesPerBtree(cycles: number): Record<string, number>;
+}
+
+/**
+ * Holds a read transaction open on a connection of its own, so that checkpoints cannot start the
+ * WAL over: every frame the window's commits write stays in the file, after the offset it had
+ * when pinned. At the end each frame's page number (the first 4 bytes of its 24-byte header) is
+ * mapped to its b-tree through SQLite's dbstat table.
+ */
+function pinWal(): WalWindow {
+  const path = loadConfig().databaseUrl.replace(/^sqlite:/, '');
+  const pin = new DatabaseSync(path, { readOnly: true });
+  pin.exec('begin');
+  pin.prepare('select count(*) from meta').get();
+  const walPath = `${path}-wal`;
+  const from = statSync(walPath).size;
+  return {
+    pagesPerBtree(cycles) {
+      const wal = readFileSync(walPath);
+      pin.exec('rollback');
+      const pageSize = wal.readUInt32BE(8);
+      const frameSize = 24 + pageSize;
+      const perPage = new Map<number, number>();
+      for (let at = 32 + Math.ceil(Math.max(0, from - 32) / frameSize) * frameSize; at + frameSize <= wal.length; at += frameSize) {
+        const page = wal.readUInt32BE(at);
+        perPage.set(page, (perPage.get(page) ?? 0) + 1);
+      }
+      const btreeOf = new Map<number, string>();
+      for (const row of pin.prepare('select name, pageno from dbstat').all() as Array<{ name: string; pageno: number }>) btreeOf.set(row.pageno, row.name);
+      pin.close();
+      const perBtree: Record<string, number> = {};
+      for (const [page, frames] of perPage) {
+        const name = btreeOf.get(page) ?? (page === 1 ? 'sqlite_schema' : 'free or new pages');
+        perBtree[name] = (perBtree[name] ?? 0) + frames;
+      }
+      return Object.fromEntries(
+        Object.entries(perBtree)
+          .sort((a, b) => b[1] - a[1])
+          .map(([name, frames]) => [name, cycles > 0 ? round(frames / cycles, 2) : 0]),
+      );
+    },
+  };
+}
 
 /** Bytes this process has handed to write() so far (/proc/self/io's wchar): the WAL's frames and the checkpoints' copies. */
 function written(): number {
@@ -105,6 +156,7 @@ clearTimeout(cpuTimer);
 clearTimeout(endTimer);
 const cpu = cpuAtEnd ?? process.cpuUsage(cpuAtCount);
 await runtime.close();
+const walPages = walWindow?.pagesPerBtree(cycles);
 
 const seconds = job.durationMs / 1000;
 const figures = Object.fromEntries(
@@ -120,6 +172,7 @@ console.log(
     requests: figures,
     cpuMsPerCycle: cycles > 0 ? round((cpu.user + cpu.system) / 1000 / cycles, 3) : 0,
     writtenKiBPerCycle: cycles > 0 ? round(writtenInWindow / 1024 / cycles, 1) : 0,
+    ...(walPages === undefined ? {} : { walPages }),
     errors,
     ...(firstError === undefined ? {} : { firstError }),
   }),

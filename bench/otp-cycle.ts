@@ -50,6 +50,8 @@ export interface CyclePoint {
   clientCpuMsPerCycle: number;
   /** In-process runs only: bytes the process wrote (the WAL and the checkpoints' copies) per cycle, in KiB. */
   writtenKiBPerCycle?: number;
+  /** In-process runs with --wal-pages: WAL frames per cycle by table or index. */
+  walPagesPerCycle?: Record<string, number>;
   errors: Record<string, number>;
 }
 
@@ -98,13 +100,13 @@ export async function measureBaseline(concurrencies: number[], timing: Timing): 
  * application and the users and stops; a process of the same configuration then calls the
  * services directly, one run per concurrency. Its CPU per cycle is the whole process's.
  */
-async function measureInProcess(server: OutbandUnderTest, userCount: number, concurrencies: number[], timing: Timing, profileDir?: string): Promise<CyclePoint[]> {
+async function measureInProcess(server: OutbandUnderTest, userCount: number, concurrencies: number[], timing: Timing, profileDir?: string, walPages = false): Promise<CyclePoint[]> {
   const userIds = await createUsers(server, userCount);
   const kept = await server.keep();
   try {
     const points: CyclePoint[] = [];
     for (const concurrency of concurrencies) {
-      const job = { applicationId: kept.applicationId, userIds, concurrency, ...timing };
+      const job = { applicationId: kept.applicationId, userIds, concurrency, ...timing, walPages };
       const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=otp-cycle-no-http-c${concurrency}.cpuprofile`] : [];
       const { stdout } = await execFileAsync(NODE, [...profile, join(ROOT, 'bench/in-process-cycle.ts'), JSON.stringify(job)], {
         cwd: ROOT,
@@ -117,6 +119,7 @@ async function measureInProcess(server: OutbandUnderTest, userCount: number, con
         requests: Record<'start' | 'outbox' | 'check', RequestFigures>;
         cpuMsPerCycle: number;
         writtenKiBPerCycle: number;
+        walPages?: Record<string, number>;
         errors: number;
         firstError?: string;
       };
@@ -130,6 +133,7 @@ async function measureInProcess(server: OutbandUnderTest, userCount: number, con
         serverCpuMsPerCycle: measured.cpuMsPerCycle,
         clientCpuMsPerCycle: 0,
         writtenKiBPerCycle: measured.writtenKiBPerCycle,
+        ...(measured.walPages === undefined ? {} : { walPagesPerCycle: measured.walPages }),
         errors: measured.errors > 0 ? { [measured.firstError ?? 'error']: measured.errors } : {},
       });
     }
@@ -146,6 +150,8 @@ export interface OtpCycleOptions {
   durationMs?: number;
   /** A directory for a CPU profile of each server (node --cpu-prof). */
   profileDir?: string;
+  /** In-process runs: which tables and indexes the commits wrote, read back from the WAL. */
+  walPages?: boolean;
 }
 
 export async function run(options: OtpCycleOptions = {}): Promise<BenchSummary> {
@@ -164,7 +170,7 @@ export async function run(options: OtpCycleOptions = {}): Promise<BenchSummary> 
       ...(options.profileDir && !configuration.inProcess ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=otp-cycle-${name}.cpuprofile`] } : {}),
     });
     if (configuration.inProcess) {
-      results[name] = { label: configuration.label, points: await measureInProcess(server, userCount, concurrencies, timing, options.profileDir) };
+      results[name] = { label: configuration.label, points: await measureInProcess(server, userCount, concurrencies, timing, options.profileDir, options.walPages) };
       continue;
     }
     try {
@@ -207,6 +213,13 @@ export async function run(options: OtpCycleOptions = {}): Promise<BenchSummary> 
   }
   printTable(`otp-cycle (${timing.durationMs} ms per point after ${timing.warmupMs} ms warm-up; latencies in ms; ratios to the baseline route at the same concurrency)`, rows);
 
+  for (const [name, { points }] of Object.entries(results)) {
+    for (const p of points) {
+      if (p.walPagesPerCycle === undefined) continue;
+      printTable(`WAL pages per cycle by table or index: ${name}, c${p.concurrency}`, Object.entries(p.walPagesPerCycle).map(([btree, pages]) => ({ 'table or index': btree, pages })));
+    }
+  }
+
   const targets: Target[] = [];
   const top = Math.max(...concurrencies);
   const reference = results['sqlite-full']?.points.find((p) => p.concurrency === top);
@@ -237,7 +250,9 @@ if (isMain(import.meta)) {
     ...(concurrency ? { concurrencies: concurrency.split(',').map(Number) } : {}),
     ...(duration ? { durationMs: Number(duration) } : {}),
     ...(profile ? { profileDir: profile } : {}),
+    walPages: argv.includes('--wal-pages'),
   });
+
   printTargets('otp-cycle targets', summary.targets);
   console.log(JSON.stringify(summary));
 }
