@@ -51,7 +51,8 @@ export function createDeliveryWorker(
     }
 
     const now = deps.clock.now();
-    const guard = { expectedStatus: 'sending' as const, expectedAttempts: delivery.attempts };
+    // Decided on the claimed row: void if another worker took the delivery over meanwhile.
+    const guard = { before: delivery };
     if (outcome.ok) {
       const sent: Delivery = { ...delivery, status: 'sent', sealedMessage: null, lockedUntil: null, providerMessageId: outcome.providerMessageId, error: null, updatedAt: now, sentAt: now };
       const result = await deps.store.commit({ writes: [{ kind: 'delivery.update', delivery: sent, ...guard }, deliveryEvent('delivery.sent', sent, now), wakeFollowers(delivery)] });
@@ -83,7 +84,7 @@ export function createDeliveryWorker(
       if (verification !== undefined) {
         const decision = decide(verification, { type: 'delivery_failed' }, now);
         if (decision.next !== null) {
-          writes.push({ kind: 'verification.update', verification: decision.next, expectedVersion: verification.version });
+          writes.push({ kind: 'verification.update', verification: decision.next, before: verification });
           writes.push(...verificationEventWrites(decision.events, { applicationId: delivery.applicationId, verificationId: verification.id, actor: 'system', now, random: deps.random }));
         }
       }

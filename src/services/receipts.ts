@@ -34,7 +34,7 @@ export function createReceiptService(deps: Pick<ServiceDeps, 'store' | 'clock' |
       if (next === null) return 'ignored';
       const result = await deps.store.commit({
         writes: [
-          { kind: 'delivery.update', delivery: next, expectedStatus: delivery.status, expectedAttempts: delivery.attempts },
+          { kind: 'delivery.update', delivery: next, before: delivery },
           eventWrite(deps.random, {
             applicationId: next.applicationId,
             type: `delivery.${next.status}`,

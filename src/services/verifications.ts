@@ -416,7 +416,7 @@ export function createVerificationService(
       const answered = input.type === 'check' || input.type === 'respond' ? await answerWrites(before, input, decision, now, app) : [];
       const writes: Write[] = [
           ...answered,
-          { kind: 'verification.update', verification: decision.next, expectedVersion: before.version },
+          { kind: 'verification.update', verification: decision.next, before },
           // A final verification sends nothing more: later workflow steps and unsent messages are dropped.
           ...(decision.next.status !== 'pending' ? [{ kind: 'delivery.cancelQueued' as const, verificationId: id, now }] : []),
           ...(await alongside(decision.next, now)),

@@ -204,7 +204,7 @@ for (const dialect of dialects()) {
       const row = await server.runtime.store.verifications.byId(tenant.applicationId, v.id);
       assert.ok(row);
       await server.runtime.store.commit({
-        writes: [{ kind: 'verification.update', verification: { ...row, expiresAt: Date.now() + 300, version: row.version + 1 }, expectedVersion: row.version }],
+        writes: [{ kind: 'verification.update', verification: { ...row, expiresAt: Date.now() + 300, version: row.version + 1 }, before: row }],
       });
       const res = await tenant.request('GET', `/v1/verifications/${v.id}?wait=10`);
       assert.equal(res.json().status, 'expired');

@@ -183,7 +183,7 @@ function storeContract(dialect: 'sqlite' | 'postgres'): void {
         const { verification, code } = newVerification(app);
         await store.commit({ writes: [{ kind: 'verification.insert', verification }] });
         const next = decide(verification, { type: 'check', code, codeKey: CODE_KEY }, T0 + 1).next!;
-        assert.deepEqual(await store.commit({ writes: [{ kind: 'verification.update', verification: next, expectedVersion: verification.version }] }), { ok: true });
+        assert.deepEqual(await store.commit({ writes: [{ kind: 'verification.update', verification: next, before: verification }] }), { ok: true });
         assert.deepEqual(await store.verifications.byId(app.id, verification.id), next);
       });
 
@@ -193,14 +193,14 @@ function storeContract(dialect: 'sqlite' | 'postgres'): void {
         const { verification } = newVerification(app);
         await store.commit({ writes: [{ kind: 'verification.insert', verification }] });
         const cancelled = decide(verification, { type: 'cancel' }, T0 + 1).next!;
-        await store.commit({ writes: [{ kind: 'verification.update', verification: cancelled, expectedVersion: 0 }] });
+        await store.commit({ writes: [{ kind: 'verification.update', verification: cancelled, before: verification }] });
 
         // Decided on version 0, which has moved on to 1. The writes before the guard must go too.
         const stale = decide(verification, { type: 'delivery_failed' }, T0 + 2).next!;
         const event = newEvent(app, verification.id, 'verification.failed');
         const user = newUser(app, { externalId: 'bob' });
         const result = await store.commit({
-          writes: [append(event), { kind: 'user.insert', user }, { kind: 'verification.update', verification: stale, expectedVersion: 0 }],
+          writes: [append(event), { kind: 'user.insert', user }, { kind: 'verification.update', verification: stale, before: verification }],
         });
 
         assert.deepEqual(result, { ok: false, reason: 'conflict' });
@@ -272,7 +272,7 @@ function storeContract(dialect: 'sqlite' | 'postgres'): void {
         const stale = { ...verification, status: 'cancelled' as const, version: 5 };
         const units: UnitOfWork[] = good.map((user) => ({ writes: [{ kind: 'user.insert', user }, append(newEvent(app, user.id, 'user.created'))] }));
         units.splice(7, 0, { writes: [{ kind: 'user.insert', user: duplicate }, append(newEvent(app, duplicate.id, 'user.created'))] });
-        units.splice(13, 0, { writes: [append(newEvent(app, verification.id)), { kind: 'verification.update', verification: stale, expectedVersion: 4 }] });
+        units.splice(13, 0, { writes: [append(newEvent(app, verification.id)), { kind: 'verification.update', verification: stale, before: { ...verification, version: 4 } }] });
         const results = await Promise.all(units.map((unit) => store.commit(unit)));
 
         // 2. Each unit got its own answer.
@@ -304,7 +304,7 @@ function storeContract(dialect: 'sqlite' | 'postgres'): void {
           Array.from({ length: 10 }, (_, i) =>
             stores[i % stores.length]!.commit({
               writes: [
-                { kind: 'verification.update', verification: approved, expectedVersion: verification.version },
+                { kind: 'verification.update', verification: approved, before: verification },
                 append(newEvent(app, verification.id, 'verification.approved')),
               ],
             }),
@@ -406,7 +406,7 @@ function storeContract(dialect: 'sqlite' | 'postgres'): void {
         const started = newEvent(app, verification.id, 'verification.started');
         await store.commit({ writes: [{ kind: 'verification.insert', verification }, append(started)] });
         const failed = newEvent(app, verification.id, 'verification.failed');
-        await store.commit({ writes: [append(failed), { kind: 'verification.update', verification, expectedVersion: 9 }] });
+        await store.commit({ writes: [append(failed), { kind: 'verification.update', verification, before: { ...verification, version: 9 } }] });
         const duplicateEvent = newEvent(app, 'usr_x', 'user.created');
         await store.commit({ writes: [append(duplicateEvent), { kind: 'verification.insert', verification }] });
         await store.commit({ writes: [{ kind: 'user.insert', user: newUser(app) }] });
@@ -560,11 +560,11 @@ function storeContract(dialect: 'sqlite' | 'postgres'): void {
         assert.deepEqual(second, { ...delivery, status: 'sending', attempts: 2, lockedUntil: takeover + DELIVERY_LEASE_MS, updatedAt: takeover });
         // 3. The first worker wakes up and reports; its write was decided on attempt 1 and is void.
         const late = await store.commit({
-          writes: [{ kind: 'delivery.update', delivery: { ...first!, status: 'sent', sealedMessage: null, updatedAt: takeover + 1 }, expectedStatus: 'sending', expectedAttempts: 1 }],
+          writes: [{ kind: 'delivery.update', delivery: { ...first!, status: 'sent', sealedMessage: null, updatedAt: takeover + 1 }, before: first! }],
         });
         assert.deepEqual(late, { ok: false, reason: 'conflict' });
         const current = await store.commit({
-          writes: [{ kind: 'delivery.update', delivery: { ...second!, status: 'sent', sealedMessage: null, lockedUntil: null, updatedAt: takeover + 1 }, expectedStatus: 'sending', expectedAttempts: 2 }],
+          writes: [{ kind: 'delivery.update', delivery: { ...second!, status: 'sent', sealedMessage: null, lockedUntil: null, updatedAt: takeover + 1 }, before: second! }],
         });
         assert.deepEqual(current, { ok: true });
         assert.deepEqual((await store.deliveries.byVerification(delivery.verificationId)).map((d) => [d.status, d.attempts]), [['sent', 2]]);
