@@ -6,6 +6,7 @@
  *
  *   node_modules/.bin/node bench/otp-cycle.ts [--quick] [--only sqlite-full,postgres] [--concurrency 1,64]
  *        [--duration 4000] [--profile DIR]   (DIR: a CPU profile of each server, node --cpu-prof)
+ *        [--wal-pages]   (sqlite-full-no-http: the tables and indexes its commits wrote, per cycle)
  */
 import { startBaseline } from './lib/baseline.ts';
 import { errorDigest, runLoad, type LoadResult, type RequestFigures } from './lib/load.ts';
