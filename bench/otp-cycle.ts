@@ -2,7 +2,8 @@
  * otp-cycle: start an SMS verification (outbox provider), read its code from the development
  * outbox, check it — one cycle — at concurrency 1, 16 and 64, on SQLite (FULL, the default;
  * NORMAL; FULL with a transaction per request instead of group commit) and on PostgreSQL, with
- * the baseline route measured by the same client at the same concurrencies.
+ * the baseline route measured by the same client at the same concurrencies; and the same cycle
+ * without HTTP (sqlite-full-no-http: bench/in-process-cycle.ts calls the services in one process).
  *
  *   node_modules/.bin/node bench/otp-cycle.ts [--quick] [--only sqlite-full,postgres] [--concurrency 1,64]
  *        [--duration 4000] [--profile DIR]   (DIR: a CPU profile of each server, node --cpu-prof)
