@@ -36,6 +36,23 @@ function append(app: Application, subjectId = 'usr_x', data: Record<string, unkn
   return { kind: 'event.append', event };
 }
 
+/** A database as migration `version` left it (the later ones not applied), closed and dropped after the test. */
+async function migratedTo(t: TestContext, dialect: 'sqlite' | 'postgres', version: number): Promise<{ opened: ReturnType<typeof openDatabase>; db: Kysely<any> }> {
+  const database = await createTestDatabase(dialect);
+  const opened = openDatabase(database.url);
+  t.after(async () => {
+    await opened.close();
+    await database.drop();
+  });
+  const db = opened.db as unknown as Kysely<any>;
+  await db.schema.createTable('schema_migrations').addColumn('version', 'integer', (c) => c.primaryKey()).addColumn('name', 'text', (c) => c.notNull()).addColumn('applied_at', 'bigint', (c) => c.notNull()).execute();
+  for (const m of MIGRATIONS.filter((m) => m.version <= version)) {
+    await m.up(db, dialect);
+    await db.insertInto('schema_migrations').values({ version: m.version, name: m.name, applied_at: T0 }).execute();
+  }
+  return { opened, db };
+}
+
 async function numbers(store: Store, app: Application): Promise<number[]> {
   return (await store.eventLog.page(app.id, { after: 0, limit: 10_000 })).map((e) => e.appSeq);
 }
@@ -101,19 +118,7 @@ for (const dialect of dialects()) {
     }
 
     test('migration 004 numbers existing events per application in their order and finds their users', async (t) => {
-      const database = await createTestDatabase(dialect);
-      const opened = openDatabase(database.url);
-      t.after(async () => {
-        await opened.close();
-        await database.drop();
-      });
-      const db = opened.db as unknown as Kysely<any>;
-      // A database as migration 3 left it.
-      await db.schema.createTable('schema_migrations').addColumn('version', 'integer', (c) => c.primaryKey()).addColumn('name', 'text', (c) => c.notNull()).addColumn('applied_at', 'bigint', (c) => c.notNull()).execute();
-      for (const m of MIGRATIONS.filter((m) => m.version <= 3)) {
-        await m.up(db, dialect);
-        await db.insertInto('schema_migrations').values({ version: m.version, name: m.name, applied_at: T0 }).execute();
-      }
+      const { opened, db } = await migratedTo(t, dialect, 3);
       const apps = ['app_one', 'app_two'];
       for (const id of apps) await db.insertInto('applications').values({ id, name: id, plan: 'trial', settings: '{}', created_at: T0 }).execute();
       await db
@@ -155,19 +160,8 @@ for (const dialect of dialects()) {
     });
 
     test('migration 015 keeps every event, its numbers and the sequence, with only the indexes the server reads by', async (t) => {
-      const database = await createTestDatabase(dialect);
-      const opened = openDatabase(database.url);
-      t.after(async () => {
-        await opened.close();
-        await database.drop();
-      });
-      const db = opened.db as unknown as Kysely<any>;
-      // A database as migration 14 left it, with events of two applications.
-      await db.schema.createTable('schema_migrations').addColumn('version', 'integer', (c) => c.primaryKey()).addColumn('name', 'text', (c) => c.notNull()).addColumn('applied_at', 'bigint', (c) => c.notNull()).execute();
-      for (const m of MIGRATIONS.filter((m) => m.version <= 14)) {
-        await m.up(db, dialect);
-        await db.insertInto('schema_migrations').values({ version: m.version, name: m.name, applied_at: T0 }).execute();
-      }
+      // With events of two applications.
+      const { opened, db } = await migratedTo(t, dialect, 14);
       const store = createStore(opened);
       const [one, two] = [await newApplication(store), await newApplication(store)];
       for (const [i, app] of [one, two, one, one, two].entries()) await store.commit({ writes: [append(app!, `usr_${i}`, { i })] });
