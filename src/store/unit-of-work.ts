@@ -495,14 +495,15 @@ const EVENT_NOTIFIED = statement(
     'select pg_notify(?, ?) as notified, exists (select 1 from webhook_endpoints w, inserted i where w.application_id = i.application_id and w.enabled = 1) as fan_out from inserted',
 );
 
-/** Whether a driver error is a unique-key violation (SQLite or PostgreSQL). */
 /**
  * The columns of `row` whose value differs from `before`'s. SQLite rewrites the entry of every
  * index that names a column of an UPDATE's SET list, changed or not: setting the whole row made
  * each update of a verification or a delivery write a page of each of its indexes, among them
- * ones keyed by random ids (bench/README.md, the WAL's pages per cycle). The guard still holds
- * the row to the state `before` was read in, so the result is the same row. Nothing changed
- * still runs the guarded statement (a conflict must show), setting one column to its value.
+ * ones keyed by random ids (bench/README.md, the WAL's pages per cycle). The guard holds the row
+ * to the state `before` was read in (a verification's version; a delivery's status and attempts),
+ * so the row comes out as the whole-row write made it; a column some other writer changed
+ * outside the guard is left as it is instead of written back. Nothing changed still runs the
+ * guarded statement (a conflict must show), setting one column to its value.
  */
 export function changedOnly<R extends object>(row: R, before: R): Partial<R> {
   const changed: Partial<R> = {};
@@ -518,6 +519,7 @@ export function changedOnly<R extends object>(row: R, before: R): Partial<R> {
   return { [first]: row[first] } as Partial<R>;
 }
 
+/** Whether a driver error is a unique-key violation (SQLite or PostgreSQL). */
 export function isUniqueViolation(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const e = error as { code?: unknown; errcode?: unknown; message?: unknown };
