@@ -95,7 +95,10 @@ export async function createRuntime(config: ServerConfig, overrides: RuntimeOver
     onCheckpointError: (error) => logger.warn({ err_message: error.message }, 'SQLite background checkpoints failed: SQLite checkpoints in its commits again'),
   });
   const store = createStore(database);
-  await store.migrate();
+  await store.migrate({
+    applying: (m) => logger.info({ migration: m.version, name: m.name }, 'applying a database migration'),
+    applied: (m) => logger.info({ migration: m.version, name: m.name, ms: m.ms }, 'database migration applied'),
+  });
 
   let secret = config.secret;
   if (secret === '') {

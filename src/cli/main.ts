@@ -6,6 +6,8 @@ import { ALL_SCOPES } from '../domain/scopes.ts';
 import { createLogger } from '../observability/logger.ts';
 import { BUILD, VERSION } from '../build.ts';
 import { createRuntime, type Runtime } from '../runtime.ts';
+import { openDatabase } from '../store/database.ts';
+import { createStore } from '../store/store.ts';
 import { releaseStartupMemory } from '../startup-memory.ts';
 import { SetupError } from '../services/applications.ts';
 import { AGENT_COMMANDS } from './agents.ts';
@@ -91,7 +93,17 @@ const COMMANDS: Record<string, Command> = {
     usage: 'outband migrate',
     options: {},
     async run(_values, config) {
-      await withRuntime(config, async () => {});
+      // The store alone: a migration can take a while on a large database (015 rebuilds the
+      // events table on SQLite), so each one is told as it starts and as it ends.
+      const store = createStore(openDatabase(config.databaseUrl, { synchronous: config.sqliteSynchronous, poolSize: 2 }));
+      try {
+        await store.migrate({
+          applying: (m) => process.stderr.write(`applying migration ${m.version} (${m.name})\n`),
+          applied: (m) => console.log(`applied migration ${m.version} (${m.name}) in ${m.ms} ms`),
+        });
+      } finally {
+        await store.close();
+      }
       console.log('database is up to date');
     },
   },

@@ -10,7 +10,7 @@ import type { Database } from './database.ts';
 import { transaction } from './transaction.ts';
 import { createAgentStore } from './agents.ts';
 import { createEventLog } from './event-log.ts';
-import { migrate } from './migrations/index.ts';
+import { migrate, type MigrationProgress } from './migrations/index.ts';
 import { toApplication, toDelivery, toDevice, toEvent, toUser, toVerification } from './rows.ts';
 import type { ApiClientsTable, SigningKeysTable, Tables } from './schema.ts';
 import { placeholders, runStatement, selectWhere, shaped, statement, withSqliteText, type Statement } from './statements.ts';
@@ -116,7 +116,7 @@ export function createStore(database: Database) {
     dialect,
     database,
 
-    migrate: () => migrate(db, dialect),
+    migrate: (progress?: MigrationProgress) => migrate(db, dialect, progress),
     close: () => database.close(),
     async ping(): Promise<void> {
       await sql`select 1`.execute(db);

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { configReference } from '../../src/config/config.ts';
 import { ALL_SCOPES } from '../../src/domain/scopes.ts';
+import { MIGRATIONS } from '../../src/store/migrations/index.ts';
 import { startTestServer } from '../helpers/server.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -90,12 +91,17 @@ describe('outband CLI', () => {
     assert.equal(existsSync(join(dir, 'o.db')), false, '--help touched the database');
   });
 
-  test('migrate creates the database, and again is a no-op', async () => {
+  test('migrate creates the database, telling each migration as it goes; again it is a no-op', async () => {
     const first = await ok('migrate');
     assert.match(first.stdout, /database is up to date/);
+    for (const m of MIGRATIONS) {
+      assert.ok(first.stderr.includes(`applying migration ${m.version} (${m.name})\n`), `applying ${m.version}: ${first.stderr}`);
+      assert.match(first.stdout, new RegExp(`^applied migration ${m.version} \\(${m.name}\\) in \\d+ ms$`, 'm'));
+    }
     assert.ok(existsSync(join(dir, 'o.db')));
     const second = await ok('migrate');
-    assert.match(second.stdout, /database is up to date/);
+    assert.equal(second.stdout, 'database is up to date\n');
+    assert.doesNotMatch(second.stderr, /applying/);
   });
 
   test('apps create --json, clients create --json / --env / text: credentials that work, with the scopes asked', async () => {

@@ -42,11 +42,18 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 15, name: 'events-written-lighter', up: eventsWrittenLighter.up },
 ];
 
+/** What migrate tells as it goes: a migration about to be applied, and one applied (with its time). */
+export interface MigrationProgress {
+  applying?(migration: { version: number; name: string }): void;
+  applied?(migration: { version: number; name: string; ms: number }): void;
+}
+
 /**
  * Applies the missing migrations, each in its own transaction. On PostgreSQL an advisory
- * lock makes nodes that start together take turns, so each migration runs once.
+ * lock makes nodes that start together take turns, so each migration runs once. `progress`
+ * hears of each one applied here (a long one, such as 015 on a large SQLite file, shows).
  */
-export async function migrate(db: Kysely<Tables>, dialect: Dialect): Promise<number[]> {
+export async function migrate(db: Kysely<Tables>, dialect: Dialect, progress: MigrationProgress = {}): Promise<number[]> {
   await db.transaction().execute(async (trx) => {
     if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(trx);
     await trx.schema
@@ -59,15 +66,20 @@ export async function migrate(db: Kysely<Tables>, dialect: Dialect): Promise<num
   });
   const applied: number[] = [];
   for (const migration of MIGRATIONS) {
+    const started = performance.now();
     const done = await db.transaction().execute(async (trx) => {
       if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(trx);
       const existing = await trx.selectFrom('schema_migrations').select('version').where('version', '=', migration.version).executeTakeFirst();
       if (existing !== undefined) return false;
+      progress.applying?.({ version: migration.version, name: migration.name });
       await migration.up(trx, dialect);
       await trx.insertInto('schema_migrations').values({ version: migration.version, name: migration.name, applied_at: Date.now() }).execute();
       return true;
     });
-    if (done) applied.push(migration.version);
+    if (done) {
+      applied.push(migration.version);
+      progress.applied?.({ version: migration.version, name: migration.name, ms: Math.round(performance.now() - started) });
+    }
   }
   return applied;
 }
