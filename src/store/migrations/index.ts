@@ -66,12 +66,13 @@ export async function migrate(db: Kysely<Tables>, dialect: Dialect, progress: Mi
   });
   const applied: number[] = [];
   for (const migration of MIGRATIONS) {
-    const started = performance.now();
+    let started = 0;
     const done = await db.transaction().execute(async (trx) => {
       if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(trx);
       const existing = await trx.selectFrom('schema_migrations').select('version').where('version', '=', migration.version).executeTakeFirst();
       if (existing !== undefined) return false;
       progress.applying?.({ version: migration.version, name: migration.name });
+      started = performance.now(); // after the lock: the time is the migration's own
       await migration.up(trx, dialect);
       await trx.insertInto('schema_migrations').values({ version: migration.version, name: migration.name, applied_at: Date.now() }).execute();
       return true;
