@@ -4,28 +4,26 @@ import { OutbandError } from '../domain/errors.ts';
 import { SetupError } from '../services/applications.ts';
 import { createAgentService, type AgentService } from '../services/agents.ts';
 import { systemClock } from '../services/deps.ts';
-import { openDatabase } from '../store/database.ts';
-import { createStore, type Store } from '../store/store.ts';
+import type { Store } from '../store/store.ts';
+import { withCommandStore } from './command-store.ts';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
 /** Runs `fn` with the agent service on the configured database (migrated), as the operator. */
 async function withAgents<T>(config: ServerConfig, fn: (agents: AgentService, store: Store) => Promise<T>): Promise<T> {
-  const store = createStore(openDatabase(config.databaseUrl, { synchronous: config.sqliteSynchronous, poolSize: 2 }));
   try {
-    await store.migrate();
-    const agents = createAgentService({ store, clock: systemClock, random: createCryptoRandom() }, {
-      idleSeconds: config.consoleSessionIdleSeconds,
-      failuresPerEmail: config.consoleSignInFailuresPerEmail,
-      failuresPerIp: config.consoleSignInFailuresPerIp,
+    return await withCommandStore(config, async (store) => {
+      const agents = createAgentService({ store, clock: systemClock, random: createCryptoRandom() }, {
+        idleSeconds: config.consoleSessionIdleSeconds,
+        failuresPerEmail: config.consoleSignInFailuresPerEmail,
+        failuresPerIp: config.consoleSignInFailuresPerIp,
+      });
+      return await fn(agents, store);
     });
-    return await fn(agents, store);
   } catch (error) {
     // The operator reads the reason, not a stack trace.
     if (error instanceof OutbandError) throw new SetupError(error.detail);
     throw error;
-  } finally {
-    await store.close();
   }
 }
 

@@ -7,8 +7,7 @@ import { createLocalNotifier } from '../events/notifier.ts';
 import { SetupError } from '../services/applications.ts';
 import { systemClock } from '../services/deps.ts';
 import { createEventLogService } from '../services/event-log.ts';
-import { openDatabase } from '../store/database.ts';
-import { createStore } from '../store/store.ts';
+import { withCommandStore } from './command-store.ts';
 
 /**
  * `outband audit export`: the audit trail of a time range as NDJSON on stdout, one entry per line
@@ -28,9 +27,7 @@ export const AUDIT_COMMANDS = {
       const from = values['from'];
       const to = values['to'];
       if (typeof from !== 'string' || typeof to !== 'string') throw new SetupError('--from and --to are required, e.g. --from 2026-11-25 --to 2026-11-25');
-      const store = createStore(openDatabase(config.databaseUrl, { synchronous: config.sqliteSynchronous, poolSize: 2 }));
-      try {
-        await store.migrate();
+      await withCommandStore(config, async (store) => {
         let applicationId: string | undefined;
         const named = values['application'];
         if (typeof named === 'string') {
@@ -54,9 +51,7 @@ export const AUDIT_COMMANDS = {
           if (error instanceof OutbandError) throw new SetupError(error.detail.replace(/^(from|to)\b/, '--$1'));
           throw error;
         }
-      } finally {
-        await store.close();
-      }
+      });
     },
   },
 };

@@ -6,11 +6,10 @@ import { ALL_SCOPES } from '../domain/scopes.ts';
 import { createLogger } from '../observability/logger.ts';
 import { BUILD, VERSION } from '../build.ts';
 import { createRuntime, type Runtime } from '../runtime.ts';
-import { openDatabase } from '../store/database.ts';
-import { createStore } from '../store/store.ts';
 import { releaseStartupMemory } from '../startup-memory.ts';
 import { SetupError } from '../services/applications.ts';
 import { AGENT_COMMANDS } from './agents.ts';
+import { withCommandStore } from './command-store.ts';
 import { AUDIT_COMMANDS } from './audit.ts';
 import { AUTHENTICATOR_COMMANDS, type ClientCommand } from './authenticator.ts';
 
@@ -95,15 +94,10 @@ const COMMANDS: Record<string, Command> = {
     async run(_values, config) {
       // The store alone: a migration can take a while on a large database (015 rebuilds the
       // events table on SQLite), so each one is told as it starts and as it ends.
-      const store = createStore(openDatabase(config.databaseUrl, { synchronous: config.sqliteSynchronous, poolSize: 2 }));
-      try {
-        await store.migrate({
-          applying: (m) => process.stderr.write(`applying migration ${m.version} (${m.name})\n`),
-          applied: (m) => console.log(`applied migration ${m.version} (${m.name}) in ${m.ms} ms`),
-        });
-      } finally {
-        await store.close();
-      }
+      await withCommandStore(config, async () => {}, {
+        applying: (m) => process.stderr.write(`applying migration ${m.version} (${m.name})\n`),
+        applied: (m) => console.log(`applied migration ${m.version} (${m.name}) in ${m.ms} ms`),
+      });
       console.log('database is up to date');
     },
   },
