@@ -1,6 +1,5 @@
 import { seal, unseal } from '../domain/codes/keys.ts';
-import { onAbort } from '../events/on-abort.ts';
-import { wokenOrAfter } from '../events/woken.ts';
+import { longPoll } from '../events/woken.ts';
 import { newId } from '../domain/random.ts';
 import type { RenderedMessage } from '../domain/templates/render.ts';
 import type { OutboxSink } from '../providers/types.ts';
@@ -92,23 +91,11 @@ export function createOutboxService(deps: Pick<ServiceDeps, 'store' | 'clock' | 
     async list(applicationId: string, filter: OutboxFilter, waitSeconds = 0): Promise<OutboxItem[]> {
       if (waitSeconds <= 0 || options.shutdown.aborted) return read(applicationId, filter);
       const deadline = deps.clock.now() + waitSeconds * 1000;
-      // Subscribed before the first read, so a message stored between a read and the wait is not missed.
-      let wake = () => {};
-      let woken = new Promise<void>((resolve) => (wake = resolve));
-      const unsubscribe = deps.notifier.subscribe(outboxSubject(filter.verificationId ?? applicationId), () => wake());
-      const forgetShutdown = onAbort(options.shutdown, () => wake());
-      try {
-        for (;;) {
-          const items = await read(applicationId, filter);
-          const left = deadline - deps.clock.now();
-          if (items.length > 0 || left <= 0 || options.shutdown.aborted) return items;
-          await wokenOrAfter(woken, left);
-          woken = new Promise<void>((resolve) => (wake = resolve));
-        }
-      } finally {
-        unsubscribe();
-        forgetShutdown();
-      }
+      return longPoll(deps.notifier, outboxSubject(filter.verificationId ?? applicationId), options.shutdown, async () => {
+        const items = await read(applicationId, filter);
+        const left = deadline - deps.clock.now();
+        return items.length > 0 || left <= 0 || options.shutdown.aborted ? items : left;
+      });
     },
   };
 }

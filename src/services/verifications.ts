@@ -10,8 +10,7 @@ import { seal } from '../domain/codes/keys.ts';
 import { queuedDelivery, type Delivery } from '../domain/delivery.ts';
 import type { User } from '../domain/user.ts';
 import { OutbandError } from '../domain/errors.ts';
-import { onAbort } from '../events/on-abort.ts';
-import { wokenOrAfter } from '../events/woken.ts';
+import { longPoll, wokenOrAfter } from '../events/woken.ts';
 import { MAX_WAIT_SECONDS, RESEND } from '../domain/policy/limits.ts';
 import type { RandomSource } from '../domain/random.ts';
 import { reachableByPush, type Device } from '../domain/device/device.ts';
@@ -830,34 +829,17 @@ export function createVerificationService(
     async get(principal: Principal, id: string, waitSeconds = 0): Promise<ReadView> {
       const wait = Math.min(Math.max(0, waitSeconds), MAX_WAIT_SECONDS) * 1000;
       if (wait === 0) return readView(principal.applicationId, id);
-      let changed = () => {};
-      let signal = new Promise<void>((resolve) => (changed = resolve));
-      const wake = () => changed();
-      // Subscribe before the first read, so a change between the read and the wait is not missed.
-      const unsubscribe = deps.notifier.subscribe(id, wake);
-      const forgetShutdown = onAbort(options.shutdown, wake);
-      try {
-        const deadline = deps.clock.now() + wait;
-        // The answer if the wait is over, else how long to wait at most: no view is held while
-        // waiting (an await keeps its function's variables, and thousands may wait at once).
-        const look = async (): Promise<ReadView | number> => {
-          let view = await currentView(principal.applicationId, id);
-          const now = deps.clock.now();
-          // A shared read may have begun before its expiry passed: never answer "pending" after it.
-          if (view.status === 'pending' && now >= Date.parse(view.expires_at)) view = await readView(principal.applicationId, id);
-          if (view.status !== 'pending' || now >= deadline || options.shutdown.aborted) return view;
-          return Math.min(deadline, Date.parse(view.expires_at)) - now + 1;
-        };
-        for (;;) {
-          const looked = await look();
-          if (typeof looked !== 'number') return looked;
-          await wokenOrAfter(signal, looked);
-          signal = new Promise<void>((resolve) => (changed = resolve));
-        }
-      } finally {
-        unsubscribe();
-        forgetShutdown();
-      }
+      const deadline = deps.clock.now() + wait;
+      // The answer if the wait is over, else how long to wait at most: no view is held while
+      // waiting (an await keeps its function's variables, and thousands may wait at once).
+      return longPoll(deps.notifier, id, options.shutdown, async (): Promise<ReadView | number> => {
+        let view = await currentView(principal.applicationId, id);
+        const now = deps.clock.now();
+        // A shared read may have begun before its expiry passed: never answer "pending" after it.
+        if (view.status === 'pending' && now >= Date.parse(view.expires_at)) view = await readView(principal.applicationId, id);
+        if (view.status !== 'pending' || now >= deadline || options.shutdown.aborted) return view;
+        return Math.min(deadline, Date.parse(view.expires_at)) - now + 1;
+      });
     },
 
     /**
