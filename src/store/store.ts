@@ -61,34 +61,26 @@ export interface AuthenticatorFailures {
 }
 
 /**
- * `status = 'pending'` is a literal: a bound value would not let the planners use the partial
- * index. SQLite is told the indexes: without statistics (ANALYZE is never run) it took the index
- * of every pending verification by expiry and, for the delivery, all of the device's.
+ * A user's pending verifications that `condition` picks, oldest first. `status = 'pending'` is a
+ * literal: a bound value would not let the planners use the partial index. SQLite is told the
+ * indexes: without statistics (ANALYZE is never run) it took the index of every pending
+ * verification by expiry and, for the delivery, all of the device's.
  */
-function pendingForDeviceSql(indexedBy: (index: string) => string): string {
-  return (
-    `select v.* from verifications v${indexedBy('verifications_user_pending')} where v.user_id = ? and v.status = 'pending' and v.expires_at > ? ` +
-    `and exists (select 1 from deliveries d${indexedBy('deliveries_verification')} where d.verification_id = v.id and d.recipient = ? and d.channel = 'push') ` +
-    'order by v.created_at, v.id'
-  );
+function userPending(condition: (indexedBy: (index: string) => string) => string): Statement {
+  const sql = (indexedBy: (index: string) => string) =>
+    `select v.* from verifications v${indexedBy('verifications_user_pending')} where v.user_id = ? and v.status = 'pending' and ${condition(indexedBy)} ` +
+    'order by v.created_at, v.id';
+  return withSqliteText(sql(() => ''), sql((index) => ` indexed by ${index}`));
 }
-const PENDING_FOR_DEVICE: Statement = withSqliteText(
-  pendingForDeviceSql(() => ''),
-  pendingForDeviceSql((index) => ` indexed by ${index}`),
-);
 
-/** As pendingForDeviceSql, and the device's own pairing; expired ones too (unpairing cancels them). */
-function pendingInvolvingSql(indexedBy: (index: string) => string): string {
-  return (
-    `select v.* from verifications v${indexedBy('verifications_user_pending')} where v.user_id = ? and v.status = 'pending' and (v.device_id = ? ` +
-    `or exists (select 1 from deliveries d${indexedBy('deliveries_verification')} where d.verification_id = v.id and d.recipient = ? and d.channel = 'push')) ` +
-    'order by v.created_at, v.id'
-  );
-}
-const PENDING_INVOLVING: Statement = withSqliteText(
-  pendingInvolvingSql(() => ''),
-  pendingInvolvingSql((index) => ` indexed by ${index}`),
-);
+/** Sent to the device (its id, a parameter) as a push request. */
+const pushedTo = (indexedBy: (index: string) => string) =>
+  `exists (select 1 from deliveries d${indexedBy('deliveries_verification')} where d.verification_id = v.id and d.recipient = ? and d.channel = 'push')`;
+
+/** Push requests a device can still answer: parameters user, now, device. */
+const PENDING_FOR_DEVICE = userPending((indexedBy) => `v.expires_at > ? and ${pushedTo(indexedBy)}`);
+/** As PENDING_FOR_DEVICE, and the device's own pairing; expired ones too (unpairing cancels them): user, device, device. */
+const PENDING_INVOLVING = userPending((indexedBy) => `(v.device_id = ? or ${pushedTo(indexedBy)})`);
 
 /**
  * Messages due to be sent: queued and past their retry time, or sending under a lease that ran
