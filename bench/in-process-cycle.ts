@@ -36,7 +36,8 @@ const CODE = /code is (\d{4,10})/;
 const KINDS = ['start', 'outbox', 'check'] as const;
 
 const job = JSON.parse(process.argv[2] ?? '') as Job;
-const runtime = await createRuntime(loadConfig());
+const config = loadConfig();
+const runtime = await createRuntime(config);
 const principal: Principal = {
   applicationId: job.applicationId,
   clientId: 'bench-in-process',
@@ -77,7 +78,7 @@ interface WalWindow {
  * mapped to its b-tree through SQLite's dbstat table.
  */
 function pinWal(): WalWindow {
-  const path = loadConfig().databaseUrl.replace(/^sqlite:/, '');
+  const path = config.databaseUrl.replace(/^sqlite:/, '');
   const pin = new DatabaseSync(path, { readOnly: true });
   pin.exec('begin');
   pin.prepare('select count(*) from meta').get();

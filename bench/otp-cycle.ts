@@ -14,7 +14,7 @@ import { errorDigest, runLoad, type LoadResult, type RequestFigures } from './li
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createUsers, dropDatabase, NODE, ROOT, startOutband, type OutbandUnderTest, type StartOptions } from './lib/outband.ts';
+import { childEnv, createUsers, dropDatabase, NODE, ROOT, startOutband, type OutbandUnderTest, type StartOptions } from './lib/outband.ts';
 import { isMain, printTable, printTargets, ratio, round, target, type BenchSummary, type Target, flagValue } from './lib/report.ts';
 
 export interface Timing {
@@ -112,7 +112,7 @@ async function measureInProcess(server: OutbandUnderTest, userCount: number, con
       const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=otp-cycle-no-http-c${concurrency}.cpuprofile`] : [];
       const { stdout } = await execFileAsync(NODE, [...profile, join(ROOT, 'bench/in-process-cycle.ts'), JSON.stringify(job)], {
         cwd: ROOT,
-        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...server.env },
+        env: childEnv(server.env),
         maxBuffer: 1 << 24,
       });
       const line = stdout.trim().split('\n').at(-1) ?? '';

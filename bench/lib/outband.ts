@@ -65,7 +65,7 @@ export interface StartOptions {
 export const BENCH_SCOPES = 'users:read users:write verifications:read verifications:write outbox:read admin';
 
 /** Only what a child needs: the bench's own environment must not leak into the server's configuration. */
-function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+export function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...(process.env['OUTBAND_BUNDLE'] === '0' ? { OUTBAND_BUNDLE: '0' } : {}), ...env };
 }
 
