@@ -266,9 +266,13 @@ export async function applyWrites(trx: Transaction<Tables> | Kysely<Tables>, uni
       case 'nonce.insert':
         await trx.insertInto('device_nonces').values({ device_id: write.deviceId, jti: write.jti, expires_at: write.expiresAt }).execute();
         break;
-      case 'wake':
-        if (dialect === 'postgres') await notifySubject(trx, dialect, write.subjectId);
+      case 'wake': {
+        // A unit's wake-ups, one after the other (an outbox message wakes two): one statement.
+        const wakes = runOf(writes, i, 'wake');
+        if (dialect === 'postgres') await notifySubjects(trx, dialect, wakes.map((w) => w.subjectId));
+        i += wakes.length - 1;
         break;
+      }
       case 'template.put': {
         const t = write.template;
         const row = { subject: t.subject, title: t.title, text: t.text, html: t.html, updated_at: t.updatedAt };
@@ -344,18 +348,19 @@ export async function applyWrites(trx: Transaction<Tables> | Kysely<Tables>, uni
         break;
       }
       case 'usage.answer': {
-        const c = write.counter;
-        await runStatement(trx, dialect, USAGE_ANSWERED, [c.applicationId, c.subject, c.channel, c.day]);
+        // An answer moves its three counters (the recipient's, on its channel and on any, and the
+        // application's), one after the other: one statement.
+        const answers = runOf(writes, i, 'usage.answer');
+        await runStatement(trx, dialect, usageAnswered(answers.length), answers.flatMap(({ counter: c }) => [c.applicationId, c.subject, c.channel, c.day]));
+        i += answers.length - 1;
         break;
       }
       case 'fraud.mark': {
         // A start leaves several marks, one after the other: one statement for them all.
-        let end = i + 1;
-        while (writes[end]?.kind === 'fraud.mark') end++;
-        const marks = writes.slice(i, end) as Array<Extract<Write, { kind: 'fraud.mark' }>>;
+        const marks = runOf(writes, i, 'fraud.mark');
         const s = shaped(`fraud marks ${marks.length}`, () => `insert into fraud_marks (application_id, "key", at) values ${marks.map(() => '(?, ?, ?)').join(', ')}`);
         await runStatement(trx, dialect, s, marks.flatMap((m) => [m.applicationId, m.key, m.at]));
-        i = end - 1;
+        i += marks.length - 1;
         break;
       }
       case 'fraud.clear':
@@ -455,7 +460,7 @@ async function appendEvents(trx: Transaction<Tables> | Kysely<Tables>, unit: Uni
       if (rows[0]!.fan_out) queued += await fanOutWebhooks(trx, e, r.app_seq, r.user_id);
     }
     // The leader's dispatcher may run on another node: it hears of the messages at the COMMIT.
-    if (queued > 0) await notifySubject(trx, dialect, WEBHOOKS_QUEUED);
+    if (queued > 0) await notifySubjects(trx, dialect, [WEBHOOKS_QUEUED]);
     return queued > 0;
   }
   const fannedOut = new Set<string>();
@@ -468,19 +473,31 @@ async function appendEvents(trx: Transaction<Tables> | Kysely<Tables>, unit: Uni
   return queued > 0;
 }
 
-const NOTIFY = statement('select pg_notify(?, ?)');
+/** The writes of one kind that follow each other from `i` on (at least `writes[i]`, which is of that kind). */
+function runOf<K extends Write['kind']>(writes: readonly Write[], i: number, kind: K): Array<Extract<Write, { kind: K }>> {
+  let end = i + 1;
+  while (writes[end]?.kind === kind) end++;
+  return writes.slice(i, end) as Array<Extract<Write, { kind: K }>>;
+}
 
-/** PostgreSQL: wakes a subject on every node at the COMMIT (an event's own NOTIFY is in EVENT_NOTIFIED). */
-async function notifySubject(trx: Transaction<Tables> | Kysely<Tables>, dialect: Dialect, subjectId: string): Promise<void> {
-  await runStatement(trx, dialect, NOTIFY, [NOTIFY_CHANNEL, JSON.stringify({ subject_id: subjectId })]);
+/** PostgreSQL: wakes subjects on every node at the COMMIT (an event's own NOTIFY is in EVENT_NOTIFIED). */
+async function notifySubjects(trx: Transaction<Tables> | Kysely<Tables>, dialect: Dialect, subjectIds: readonly string[]): Promise<void> {
+  const s = shaped(`notify ${subjectIds.length}`, () => `select ${subjectIds.map(() => 'pg_notify(?, ?)').join(', ')}`);
+  await runStatement(trx, dialect, s, subjectIds.flatMap((subjectId) => [NOTIFY_CHANNEL, JSON.stringify({ subject_id: subjectId })]));
 }
 
 /** A right answer starts an authenticator's run of failures over, unless it is locked already. */
 const AUTHENTICATOR_SUCCEEDED = statement('update authenticator_failures set consecutive = 0 where application_id = ? and authenticator = ? and locked_at is null');
-/** A counted verification's first answer: one of the counter's unused becomes used. */
-const USAGE_ANSWERED = statement(
-  'update usage_counters set unused = unused - 1, used = used + 1 where application_id = ? and subject = ? and channel = ? and day = ? and unused > 0',
-);
+/** A counted verification's first answer: one of each counter's unused becomes used (n counters, by their keys). */
+function usageAnswered(n: number) {
+  return shaped(
+    `usage answered ${n}`,
+    () =>
+      'update usage_counters set unused = unused - 1, used = used + 1 where unused > 0 and (' +
+      Array.from({ length: n }, () => '(application_id = ? and subject = ? and channel = ? and day = ?)').join(' or ') +
+      ')',
+  );
+}
 /** A verification's messages still queued are not sent: it ended, or a resend replaces them. */
 const CANCEL_QUEUED_DELIVERIES = statement("update deliveries set status = 'cancelled', sealed_message = null, updated_at = ? where verification_id = ? and status = 'queued'");
 

@@ -113,6 +113,23 @@ for (const dialect of dialects()) {
       assert.equal(body['retry_after'], 12 * 3600);
     });
 
+    test('the first answer moves every counter the start was counted on: the user\'s on its channel and on any channel (trial), and the application\'s daily cap', async (t) => {
+      const clock = new TestClock(Date.UTC(2026, 11, 1, 12, 0, 0));
+      const server = await startTestServer({ dialect, clock, env: { OUTBAND_WORKERS: 'false' } });
+      t.after(() => server.close());
+      const tenant = await server.tenant({ plan: 'trial', scopes: ['users:read', 'users:write', 'verifications:read', 'verifications:write', 'verifications:code', 'admin'] });
+      assert.equal((await tenant.request('PATCH', '/v1/settings', { usage_limits: { sms: { used: 5, unused: 5 } }, daily_caps: { sms: 10 }, fraud: openFraud })).statusCode, 200);
+      const user = (await tenant.request('POST', '/v1/users', { phone: '+31612345678' })).json() as { id: string };
+      type Counter = { scope: string; channel: string; used: number; unused: number };
+      const counters = async () =>
+        ((await tenant.request('GET', `/v1/usage?user_id=${user.id}`)).json() as { counters: Counter[] }).counters.map((c) => [c.scope, c.channel, c.used, c.unused]).sort();
+
+      const a = (await tenant.request('POST', '/v1/verifications', { channel: 'sms', user_id: user.id, return_code: true })).json() as { id: string; code: string };
+      assert.deepEqual(await counters(), [['application', 'sms', 0, 1], ['user', '*', 0, 1], ['user', 'sms', 0, 1]]);
+      await tenant.request('POST', `/v1/verifications/${a.id}/check`, { code: a.code === '000000' ? '111111' : '000000' });
+      assert.deepEqual(await counters(), [['application', 'sms', 1, 0], ['user', '*', 1, 0], ['user', 'sms', 1, 0]]);
+    });
+
     test('plan trial: 5 verifications per user per day on any channel, used or unused; licensed lifts it', async (t) => {
       const clock = new TestClock(Date.UTC(2026, 11, 1, 8, 0, 0));
       const server = await startTestServer({ dialect, clock, env: { OUTBAND_WORKERS: 'false' } });
