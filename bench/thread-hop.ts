@@ -274,7 +274,7 @@ async function runMode(mode: Mode, path: string, ids: string[], units: number, i
     mode,
     units: done,
     unitsPerSecond: done / (elapsedMs / 1000),
-    loopCpuUsPerUnit: ((loop.user + loop.system) / done),
+    loopCpuUsPerUnit: (loop.user + loop.system) / done,
     workerCpuUsPerUnit: (workerMs * 1000) / done,
   };
 }
@@ -310,7 +310,7 @@ export async function run(options: { units?: number; inFlight?: number; rows?: n
   }
 }
 
-if (isMain(import.meta)) {
+if (isMainThread && isMain(import.meta)) {
   const results = await run({
     units: Number(flagValue('--units') ?? 20_000),
     inFlight: Number(flagValue('--in-flight') ?? 64),
