@@ -56,18 +56,66 @@ export function isStalePlan(error: unknown): boolean {
   return e !== null && typeof e === 'object' && e.code === '0A000' && typeof e.message === 'string' && e.message.includes('cached plan must not change result type');
 }
 
+/** The name `begin` is prepared under on every connection, so that it can travel without a Parse. */
+const BEGIN_NAME = 'outband_begin';
+
+/** What pg keeps per connection of the statements it has parsed there (not in its types). */
+type ParsedOn = pg.Connection & { parsedStatements: Record<string, string> };
+
+/** The answer Kysely gets for a BEGIN, COMMIT or ROLLBACK that had nothing to send. */
+const nothingSent = (command: string) => ({ command, rowCount: null, rows: [], fields: [] });
+
 /**
  * pg's Client with each statement that has parameters prepared once per connection by name:
  * PostgreSQL then parses and plans it once instead of at every run (Kysely passes no names).
  * A stale statement outside a transaction is run again at once under a new name; inside one, the
  * transaction has failed and `transaction` (src/store/transaction.ts) runs it again.
+ *
+ * A transaction's BEGIN travels with its first statement, in one write and one round trip: pg
+ * sends a query only once the last has answered, so a BEGIN of its own cost a round trip of every
+ * transaction (about five a verification cycle, bench/README.md). Both go before one Sync, so if
+ * the BEGIN failed the statement is not run at all; nothing can run outside the transaction.
+ * They pair when both are prepared on the connection (no Parse between them: pg's bookkeeping of
+ * a Parse answers the query it sent, not the BEGIN); otherwise the BEGIN goes first, on its own,
+ * and prepares itself for the next time.
  */
 function preparingClient(driver: typeof pg, names: StatementNames): typeof pg.Client {
+  /** A prepared statement run right after the prepared BEGIN, answered as the statement alone. */
+  class AfterBegin extends driver.Query {
+    override submit = (connection: pg.Connection): void => {
+      connection.stream.cork();
+      try {
+        connection.bind({ portal: '', statement: BEGIN_NAME, values: [] } as never, false);
+        connection.execute({ portal: '', rows: 0 } as never, false);
+        Reflect.apply(driver.Query.prototype.submit, this, [connection]);
+      } finally {
+        connection.stream.uncork();
+      }
+    };
+  }
+
   return class PreparingClient extends driver.Client {
+    /** Kysely asked for BEGIN and nothing was sent yet: the next statement takes it along. */
+    #beginPending = false;
+
     // The override keeps pg's every overload; only (text, values) without a callback is named.
     override query(...args: unknown[]): never {
       const [text, values, callback] = args;
+      const plain = typeof text === 'string' && callback === undefined && (values === undefined || (Array.isArray(values) && values.length === 0));
+      if (plain && text === 'begin' && !this.#beginPending && this.getTransactionStatus() === 'I') {
+        this.#beginPending = true;
+        return Promise.resolve(nothingSent('BEGIN')) as never;
+      }
       const name = typeof text === 'string' && Array.isArray(values) && values.length > 0 && callback === undefined ? names.nameOf(text) : undefined;
+      if (this.#beginPending) {
+        this.#beginPending = false;
+        // A transaction that ran no statement: there is nothing to commit or roll back.
+        if (plain && (text === 'commit' || text === 'rollback')) return Promise.resolve(nothingSent(text.toUpperCase())) as never;
+        const parsed = (this.connection as ParsedOn).parsedStatements;
+        if (name !== undefined && parsed[BEGIN_NAME] !== undefined && parsed[name] !== undefined) return this.#afterBegin(name, text as string, values as unknown[]) as never;
+        const begun = Reflect.apply(super.query, this, [{ name: BEGIN_NAME, text: 'begin' }]) as Promise<unknown>;
+        return begun.then(() => Reflect.apply(this.query, this, args)) as never;
+      }
       if (name === undefined) return Reflect.apply(super.query, this, args) as never;
       const outside = this.getTransactionStatus() === 'I';
       const run = Reflect.apply(super.query, this, [{ name, text, values }]) as Promise<unknown>;
@@ -77,6 +125,25 @@ function preparingClient(driver: typeof pg, names: StatementNames): typeof pg.Cl
         if (!outside) throw error;
         return Reflect.apply(this.query, this, args);
       }) as never;
+    }
+
+    /** The first statement of a transaction, sent with its BEGIN; a stale one fails the transaction. */
+    #afterBegin(name: string, text: string, values: unknown[]): Promise<unknown> {
+      return new Promise((resolve, reject) => {
+        let answered = false;
+        const query = new AfterBegin({ name, text, values }, (error: Error | undefined, result: unknown) => {
+          if (answered) return;
+          answered = true;
+          if (error !== undefined && error !== null) {
+            if (isStalePlan(error)) names.renew();
+            reject(error);
+            return;
+          }
+          // pg answers a list when a query completed more than one command: BEGIN's, then ours.
+          resolve(Array.isArray(result) ? result.at(-1) : result);
+        });
+        Reflect.apply(super.query, this, [query]);
+      });
     }
   };
 }
