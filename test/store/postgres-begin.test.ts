@@ -65,7 +65,7 @@ async function insertTwo(db: Kysely<never>, a: string, b: string): Promise<void>
 }
 
 for (const dialect of dialects().filter((d) => d === 'postgres')) {
-  test(`${dialect}: a transaction's BEGIN goes with its first statement; a failed first statement, an empty transaction and a rolled-back one leave nothing open`, async () => {
+  test(`${dialect}: a transaction's BEGIN goes with its first statement; a failure of either statement rolls back both; an empty transaction and a rolled-back one leave nothing open`, async () => {
     const database = await createTestDatabase(dialect);
     const direct = new URL(database.url);
     const relay = await countingRelay(direct);
@@ -98,6 +98,11 @@ for (const dialect of dialects().filter((d) => d === 'postgres')) {
       await assert.rejects(insertTwo(db as never, 'a', 'c'), (error: unknown) => isUniqueViolation(error));
       assert.equal(await count(), 6);
       assert.equal((await other.query(`select count(*) as n from things where id = 'c'`)).rows[0].n, '0');
+
+      // The second statement fails: the first, sent with BEGIN, is rolled back with it.
+      await assert.rejects(insertTwo(db as never, 'f', 'a'), (error: unknown) => isUniqueViolation(error));
+      assert.equal((await other.query(`select count(*) as n from things where id = 'f'`)).rows[0].n, '0');
+      assert.equal(await count(), 6);
 
       // A transaction that runs nothing commits nothing, and one that fails before any statement
       // rolls back nothing: no round trip, and no BEGIN left behind for the next statement.
