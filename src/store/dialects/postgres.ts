@@ -107,18 +107,23 @@ function preparingClient(driver: typeof pg, names: StatementNames): typeof pg.Cl
         return Promise.resolve(nothingSent('BEGIN')) as never;
       }
       const name = typeof text === 'string' && Array.isArray(values) && values.length > 0 && callback === undefined ? names.nameOf(text) : undefined;
+      let run: Promise<unknown>;
+      let outside = false;
       if (this.#beginPending) {
         this.#beginPending = false;
         // A transaction that ran no statement: there is nothing to commit or roll back.
         if (plain && (text === 'commit' || text === 'rollback')) return Promise.resolve(nothingSent(text.toUpperCase())) as never;
         const parsed = (this.connection as ParsedOn).parsedStatements;
-        if (name !== undefined && parsed[BEGIN_NAME] !== undefined && parsed[name] !== undefined) return this.#afterBegin(name, text as string, values as unknown[]) as never;
-        const begun = Reflect.apply(super.query, this, [{ name: BEGIN_NAME, text: 'begin' }]) as Promise<unknown>;
-        return begun.then(() => Reflect.apply(this.query, this, args)) as never;
+        if (name === undefined || parsed[BEGIN_NAME] === undefined || parsed[name] === undefined) {
+          const begun = Reflect.apply(super.query, this, [{ name: BEGIN_NAME, text: 'begin' }]) as Promise<unknown>;
+          return begun.then(() => Reflect.apply(this.query, this, args)) as never;
+        }
+        run = this.#afterBegin(name, text as string, values as unknown[]);
+      } else {
+        if (name === undefined) return Reflect.apply(super.query, this, args) as never;
+        outside = this.getTransactionStatus() === 'I';
+        run = Reflect.apply(super.query, this, [{ name, text, values }]) as Promise<unknown>;
       }
-      if (name === undefined) return Reflect.apply(super.query, this, args) as never;
-      const outside = this.getTransactionStatus() === 'I';
-      const run = Reflect.apply(super.query, this, [{ name, text, values }]) as Promise<unknown>;
       return run.catch((error: unknown) => {
         if (!isStalePlan(error)) throw error;
         names.renew();
@@ -127,20 +132,13 @@ function preparingClient(driver: typeof pg, names: StatementNames): typeof pg.Cl
       }) as never;
     }
 
-    /** The first statement of a transaction, sent with its BEGIN; a stale one fails the transaction. */
+    /** The first statement of a transaction, sent with its BEGIN. */
     #afterBegin(name: string, text: string, values: unknown[]): Promise<unknown> {
       return new Promise((resolve, reject) => {
-        let answered = false;
         const query = new AfterBegin({ name, text, values }, (error: Error | undefined, result: unknown) => {
-          if (answered) return;
-          answered = true;
-          if (error !== undefined && error !== null) {
-            if (isStalePlan(error)) names.renew();
-            reject(error);
-            return;
-          }
           // pg answers a list when a query completed more than one command: BEGIN's, then ours.
-          resolve(Array.isArray(result) ? result.at(-1) : result);
+          if (error !== undefined && error !== null) reject(error);
+          else resolve(Array.isArray(result) ? result.at(-1) : result);
         });
         Reflect.apply(super.query, this, [query]);
       });
